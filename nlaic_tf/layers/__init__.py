@@ -1,0 +1,7 @@
+"""Keras layers of NLAIC: residual blocks, non-local attention and masked 3D convolution."""
+from nlaic_tf.layers.masked_conv3d import MaskedConv3D
+from nlaic_tf.layers.nlam import NLAM
+from nlaic_tf.layers.nonlocal_block import NonLocalBlock
+from nlaic_tf.layers.resblock import ResidualBlock
+
+__all__ = ["MaskedConv3D", "NLAM", "NonLocalBlock", "ResidualBlock"]

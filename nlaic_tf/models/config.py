@@ -1,0 +1,87 @@
+"""Model configurations: widths, block counts, NLAM positions, context and rate levels."""
+import dataclasses
+import json
+from typing import Optional, Tuple
+
+# Rate-distortion trade-offs of the rate levels: loss = lambda * 255^2 * MSE + bpp.
+DEFAULT_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """Everything that fixes the architecture (and so the weights' shapes).
+
+  Resolutions are named by their downsampling factor: the latent y lives at
+  H/16 with `latent_channels` channels, the hyper-latent z at H/64.
+  """
+  name: str = "small"
+  main_filters: int = 96            # N: width of the main transforms
+  latent_channels: int = 128        # M: channels of y
+  hyper_filters: int = 64           # width of the hyper transforms
+  hyper_latent_channels: int = 64   # channels of z
+  encoder_blocks: Tuple[int, ...] = (1, 1, 1)   # residual blocks at H/2, H/4, H/8
+  decoder_blocks: Tuple[int, ...] = (1, 1, 1)   # residual blocks at H/2, H/4, H/8
+  hyper_blocks: int = 1             # residual blocks per hyper stage
+  nlam_blocks: int = 2              # residual blocks in NLAM trunk and mask
+  nlam_factors: Tuple[int, ...] = (16,)  # main-transform NLAM positions (4, 8, 16)
+  hyper_nlam: bool = True           # NLAM in the hyper transforms (at H/64)
+  nonlocal_block_size: Optional[int] = 16  # sparse non-local window; None = dense
+  context_kernel: int = 5           # 3D masked conv kernel (k x k x k); 1 = none
+  context_filters: int = 24         # features of the 3D masked conv
+  hyper_features: int = 2           # hyperprior features per latent element
+  context_hidden: Tuple[int, ...] = (48, 96)  # pointwise MLP widths
+  lambdas: Tuple[float, ...] = DEFAULT_LAMBDAS  # one per rate level
+  num_scales: int = 64              # Gaussian scale tables for range coding
+  scale_min: float = 0.11
+  scale_max: float = 256.
+
+  @property
+  def num_levels(self):
+    return len(self.lambdas)
+
+  def to_json(self):
+    return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text):
+    fields = json.loads(text)
+    for key, value in fields.items():
+      if isinstance(value, list):
+        fields[key] = tuple(value)
+    return cls(**fields)
+
+
+CONFIGS = {
+    # Shipped configuration: trainable on 2 CPU cores.
+    "small": ModelConfig(),
+    # Baseline for benchmarks: the same widths as "small" without NLAMs and
+    # without the 3D context (context_kernel 1 has no causal taps): a
+    # mean-scale hyperprior.
+    "small-hyperprior": ModelConfig(name="small-hyperprior", nlam_factors=(),
+                                    hyper_nlam=False, context_kernel=1),
+    # Narrower variant for the configuration comparison.
+    "narrow": ModelConfig(name="narrow", main_filters=64, latent_channels=96,
+                          hyper_filters=64, hyper_latent_channels=48),
+    # The paper's widths (M=192, N2=128, 3-block NLAMs, NLAMs at H/4 and H/16,
+    # 11x11x11 context); far too heavy to train here.
+    "paper": ModelConfig(
+        name="paper", main_filters=192, latent_channels=192, hyper_filters=192,
+        hyper_latent_channels=128, encoder_blocks=(3, 3, 3),
+        decoder_blocks=(3, 3, 3), hyper_blocks=2, nlam_blocks=3,
+        nlam_factors=(4, 16), context_kernel=11, hyper_features=1),
+    # For tests: seconds per step on small crops.
+    "tiny": ModelConfig(
+        name="tiny", main_filters=8, latent_channels=8, hyper_filters=8,
+        hyper_latent_channels=4, nlam_blocks=1, context_kernel=3,
+        context_filters=4, context_hidden=(8,), lambdas=(0.004, 0.03),
+        nonlocal_block_size=2, num_scales=32),
+}
+
+
+def get_config(name):
+  try:
+    return CONFIGS[name]
+  except KeyError:
+    raise ValueError(
+        f"unknown model configuration {name!r}; choose from {sorted(CONFIGS)}"
+    ) from None

@@ -1,0 +1,126 @@
+"""The NLAIC model: transforms, variable-rate gains and the entropy models, for training."""
+import tensorflow as tf
+import tensorflow_compression as tfc
+
+from nlaic_tf.entropy import ContextModel, ScaleTable, gaussian_bits
+from nlaic_tf.models.config import ModelConfig
+from nlaic_tf.models.rate_levels import RateGains
+from nlaic_tf import transforms
+
+
+def ms_ssim_distortion(x, x_hat):
+  """1 - MS-SSIM per image, images [B, H, W, 3] in [0, 1] (H, W >= 161)."""
+  return 1. - tf.image.ssim_multiscale(x, x_hat, max_val=1.)
+
+
+@tf.keras.utils.register_keras_serializable(package="nlaic")
+class NLAIC(tf.keras.Model):
+  """Variable-rate NLAIC.
+
+  x [B, H, W, 3] in [0, 1], H and W multiples of 64 ->
+  y = analysis(x) [B, H/16, W/16, M]; ys = y * gain(q);
+  z = hyper_analysis(ys) [B, H/64, W/64, N2] with a factorized prior;
+  (mu, sigma) of ys from a 3D masked context over ys fused with
+  hyper_synthesis(z); x_hat = synthesis(ys_hat / gain(q)).
+
+  `train_step` draws a rate level per example and minimises
+  lambda_level * D + (bits_y + bits_z) / pixels, with D = 255^2 * MSE or
+  1 - MS-SSIM (`config.distortion`).
+  """
+
+  def __init__(self, config: ModelConfig, distortion="mse", grad_clip=5.,
+               **kwargs):
+    super().__init__(**kwargs)
+    self.config = config
+    if distortion not in ("mse", "ms-ssim"):
+      raise ValueError(f"distortion must be 'mse' or 'ms-ssim', got {distortion!r}")
+    self.distortion = distortion
+    self.grad_clip = grad_clip
+    self.analysis = transforms.analysis_transform(config)
+    self.synthesis = transforms.synthesis_transform(config)
+    self.hyper_analysis = transforms.hyper_analysis(config)
+    self.hyper_synthesis = transforms.hyper_synthesis(config)
+    self.context = ContextModel(
+        config.context_filters, config.context_kernel, config.hyper_features,
+        config.context_hidden, name="context")
+    self.gains = RateGains(config.lambdas, config.latent_channels, name="gains")
+    self.hyperprior = tfc.NoisyDeepFactorized(
+        batch_shape=[config.hyper_latent_channels])
+    self.scale_table = ScaleTable(config.num_scales, config.scale_min,
+                                  config.scale_max)
+    self.lambdas = tf.constant(config.lambdas, tf.float32)
+
+  def side_entropy_model(self, compression=False):
+    """Factorized entropy model of z (tables built from weights if compression).
+
+    z is quantized by plain rounding (no offset heuristic) in every mode.
+    """
+    return tfc.ContinuousBatchedEntropyModel(
+        self.hyperprior, coding_rank=3, compression=compression,
+        offset_heuristic=False)
+
+  def call(self, x, quality, training=False):
+    """x [B, H, W, 3], quality [B] -> dict of x_hat, bits_y [B], bits_z [B].
+
+    training=True: uniform noise for the rates and the context, straight-
+    through rounding (around the predicted mean) for the synthesis input.
+    training=False: rounding throughout; bits are the ideal code lengths of
+    the quantized latents (context inputs rounded without the mean shift, so
+    an estimate of what `NLAICCodec` writes, not its exact size).
+    """
+    x = tf.convert_to_tensor(x, tf.float32)
+    gains = self.gains(quality)
+    ys = self.analysis(x) * gains
+    z_hat, bits_z = self.side_entropy_model()(self.hyper_analysis(ys),
+                                              training=training)
+    hyper = self.hyper_synthesis(z_hat)
+    if training:
+      y_context = ys + tf.random.uniform(tf.shape(ys), -.5, .5)
+    else:
+      y_context = tf.round(ys)
+    mu, sigma = self.context(y_context, hyper)
+    sigma = self.scale_table.clip(sigma)
+    y_hat = ys + tf.stop_gradient(tf.round(ys - mu) + mu - ys)
+    y_rated = y_context if training else y_hat
+    bits_y = tf.reduce_sum(gaussian_bits(y_rated, mu, sigma), [1, 2, 3])
+    x_hat = self.synthesis(y_hat / gains)
+    return dict(x_hat=x_hat, bits_y=bits_y, bits_z=bits_z)
+
+  def losses_per_example(self, x, quality, training):
+    """Returns dict of loss, bpp, mse (on [0, 255]), psnr, distortion; each [B]."""
+    out = self(x, quality, training=training)
+    pixels = tf.cast(tf.reduce_prod(tf.shape(x)[1:3]), tf.float32)
+    bpp = (out["bits_y"] + out["bits_z"]) / pixels
+    mse = tf.reduce_mean(tf.square(x - out["x_hat"]), [1, 2, 3]) * 255. ** 2
+    if self.distortion == "mse":
+      distortion = mse
+    else:
+      distortion = ms_ssim_distortion(x, tf.clip_by_value(out["x_hat"], 0., 1.))
+    lmbda = tf.gather(self.lambdas, tf.cast(quality, tf.int32))
+    clipped = tf.clip_by_value(out["x_hat"], 0., 1.)
+    psnr = tf.image.psnr(x, clipped, max_val=1.)
+    return dict(loss=lmbda * distortion + bpp, bpp=bpp, mse=mse, psnr=psnr,
+                distortion=distortion)
+
+  def train_step(self, x):
+    levels = tf.random.uniform([tf.shape(x)[0]], 0, self.config.num_levels,
+                               dtype=tf.int32)
+    with tf.GradientTape() as tape:
+      terms = self.losses_per_example(x, levels, training=True)
+      loss = tf.reduce_mean(terms["loss"])
+    variables = self.trainable_variables
+    grads = tape.gradient(loss, variables)
+    if self.grad_clip:
+      grads, _ = tf.clip_by_global_norm(grads, self.grad_clip)
+    self.optimizer.apply_gradients(zip(grads, variables))
+    return {k: tf.reduce_mean(v) for k, v in terms.items()}
+
+  def get_config(self):
+    return dict(config=self.config.to_json(), distortion=self.distortion,
+                grad_clip=self.grad_clip)
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    config["config"] = ModelConfig.from_json(config["config"])
+    return cls(**config)

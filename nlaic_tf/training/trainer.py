@@ -1,0 +1,227 @@
+"""Rate-distortion training of NLAIC with checkpoints that resume exactly.
+
+A checkpoint holds the weights, the optimizer state, the step, the best
+validation loss and the tf.data iterator (whose randomness is stateless per
+example), so a run killed at any point continues with the same batches. The
+best weights by validation loss are kept separately in `<workdir>/best`.
+"""
+import dataclasses
+import json
+import math
+import os
+import shutil
+import signal
+import time
+from typing import Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from nlaic_tf import data
+from nlaic_tf.models import NLAIC, ModelConfig
+
+
+@dataclasses.dataclass
+class TrainingOptions:
+  """What `train.py` flags set; see there for meanings."""
+  workdir: str
+  train_glob: str = ""
+  val_glob: str = ""
+  tfds_name: str = ""
+  distortion: str = "mse"
+  crop: int = 128
+  batch_size: int = 8
+  steps: int = 100000
+  lr: float = 1e-4
+  lr_drops: Tuple[int, ...] = ()
+  lr_drop_factor: float = 0.3
+  grad_clip: float = 5.
+  checkpoint_minutes: float = 5.
+  val_every: int = 500
+  val_images: int = 12
+  val_crop: int = 256
+  log_every: int = 50
+  seed: int = 0
+  init_from: Optional[str] = None
+
+
+def _atomic_replace_dir(tmp_dir, final_dir):
+  """Moves `tmp_dir` to `final_dir`, never leaving a half-written `final_dir`."""
+  old = final_dir + ".old"
+  if os.path.exists(final_dir):
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(final_dir, old)
+  os.replace(tmp_dir, final_dir)
+  shutil.rmtree(old, ignore_errors=True)
+
+
+class Trainer:
+  """Owns the model, optimizer, data iterator and checkpoints of one run."""
+
+  def __init__(self, model_config: ModelConfig, options: TrainingOptions):
+    self.options = options
+    self.model_config = model_config
+    self.model = NLAIC(model_config, distortion=options.distortion,
+                       grad_clip=options.grad_clip)
+    lr = options.lr
+    if options.lr_drops:
+      values = [lr * options.lr_drop_factor ** i
+                for i in range(len(options.lr_drops) + 1)]
+      lr = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+          list(options.lr_drops), values)
+    self.optimizer = tf.keras.optimizers.Adam(lr)
+    self.model.compile(optimizer=self.optimizer)
+    self.model(tf.zeros([1, 64, 64, 3]), tf.zeros([1]))
+    self.optimizer.build(self.model.trainable_variables)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.best_val = tf.Variable(math.inf, dtype=tf.float32, trainable=False)
+    self.iterator = iter(self._train_data())
+    self.checkpoint = tf.train.Checkpoint(
+        model=self.model, optimizer=self.optimizer, iterator=self.iterator,
+        step=self.step, best_val=self.best_val)
+    os.makedirs(options.workdir, exist_ok=True)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(options.workdir, "checkpoints"),
+        max_to_keep=2)
+    self._train_fn = tf.function(self.model.train_step)
+    self._stop = False
+
+  def _train_data(self):
+    o = self.options
+    kwargs = dict(crop=o.crop, batch_size=o.batch_size, seed=o.seed)
+    if o.tfds_name:
+      return data.tfds_training_dataset(o.tfds_name, **kwargs)
+    return data.training_dataset(data.image_files(o.train_glob), **kwargs)
+
+  def restore(self):
+    """Resumes from the latest checkpoint, else initialises from `init_from`.
+
+    Returns a message saying what was restored.
+    """
+    if self.manager.latest_checkpoint:
+      self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+      return f"resumed {self.manager.latest_checkpoint} at step {int(self.step)}"
+    if self.options.init_from:
+      tf.train.Checkpoint(model=self.model).read(
+          self.options.init_from).expect_partial()
+      return f"initialised weights from {self.options.init_from}"
+    return "started from scratch"
+
+  def save(self):
+    return self.manager.save(checkpoint_number=int(self.step))
+
+  def validate(self):
+    """Mean loss, bpp, PSNR per rate level on the validation crops (rounding)."""
+    o = self.options
+    files = data.image_files(o.val_glob)[:o.val_images]
+    sums = {}
+    count = 0
+    for x in data.validation_dataset(files, o.val_crop):
+      count += int(x.shape[0])
+      for level in range(self.model_config.num_levels):
+        q = tf.fill([x.shape[0]], float(level))
+        terms = self._eval_fn(x, q)
+        for k, v in terms.items():
+          sums[(level, k)] = sums.get((level, k), 0.) + float(tf.reduce_sum(v))
+    per_level = [{k: sums[(l, k)] / count for k in ("loss", "bpp", "psnr")}
+                 for l in range(self.model_config.num_levels)]
+    return dict(loss=float(np.mean([p["loss"] for p in per_level])),
+                levels=per_level)
+
+  @tf.function
+  def _eval_fn(self, x, q):
+    return self.model.losses_per_example(x, q, training=False)
+
+  def save_best(self, val):
+    """Writes the weights to `<workdir>/best` (atomically) with their metrics."""
+    final = os.path.join(self.options.workdir, "best")
+    tmp = final + f".tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tf.train.Checkpoint(model=self.model).write(os.path.join(tmp, "weights"))
+    with open(os.path.join(tmp, "metrics.json"), "w") as f:
+      json.dump(dict(step=int(self.step), config=json.loads(
+          self.model_config.to_json()), validation=val), f, indent=1)
+    _atomic_replace_dir(tmp, final)
+
+  def _log_history(self, record):
+    with open(os.path.join(self.options.workdir, "history.jsonl"), "a") as f:
+      f.write(json.dumps(record) + "\n")
+
+  def _request_stop(self, *_):
+    self._stop = True
+
+  def run(self, log=print):
+    """Trains until `options.steps`, NaN, or SIGTERM/SIGINT (then checkpoints)."""
+    o = self.options
+    log(self.restore())
+    writer = tf.summary.create_file_writer(os.path.join(o.workdir, "tb"))
+    nan_guard = tf.keras.callbacks.CallbackList(
+        [tf.keras.callbacks.TerminateOnNaN()], model=self.model)
+    previous = [signal.signal(s, self._request_stop)
+                for s in (signal.SIGTERM, signal.SIGINT)]
+    last_save = time.time()
+    window_start, window_steps = time.time(), 0
+    sums = {}
+    try:
+      while int(self.step) < o.steps and not self._stop:
+        logs = self._train_fn(next(self.iterator))
+        logs = {k: float(v) for k, v in logs.items()}
+        nan_guard.on_train_batch_end(int(self.step), logs)
+        if self.model.stop_training:
+          log(f"step {int(self.step)}: loss is {logs['loss']}; stopped "
+              "without saving (resume restarts from the last checkpoint)")
+          return dict(stopped="nan")
+        self.step.assign_add(1)
+        window_steps += 1
+        for k, v in logs.items():
+          sums[k] = sums.get(k, 0.) + v
+        step = int(self.step)
+        if step % o.log_every == 0:
+          rate = window_steps / (time.time() - window_start)
+          means = {k: v / window_steps for k, v in sums.items()}
+          log(f"step {step}/{o.steps}  loss {means['loss']:.4f}  "
+              f"bpp {means['bpp']:.4f}  psnr {means['psnr']:.2f}  "
+              f"{rate:.2f} steps/s")
+          with writer.as_default(step=step):
+            for k, v in means.items():
+              tf.summary.scalar(f"train/{k}", v)
+            tf.summary.scalar("train/steps_per_s", rate)
+            tf.summary.scalar("train/lr", float(self.optimizer.learning_rate))
+          window_start, window_steps, sums = time.time(), 0, {}
+        if step % o.val_every == 0 or step == o.steps:
+          self._validate_and_log(writer, log)
+        if time.time() - last_save > 60 * o.checkpoint_minutes:
+          self.save()
+          last_save = time.time()
+    finally:
+      for s, handler in zip((signal.SIGTERM, signal.SIGINT), previous):
+        signal.signal(s, handler)
+    path = self.save()
+    log(f"saved {path}")
+    return dict(step=int(self.step), best_val=float(self.best_val))
+
+  def _validate_and_log(self, writer, log):
+    start = time.time()
+    val = self.validate()
+    step = int(self.step)
+    with writer.as_default(step=step):
+      tf.summary.scalar("val/loss", val["loss"])
+      for level, terms in enumerate(val["levels"]):
+        for k, v in terms.items():
+          tf.summary.scalar(f"val/level{level}/{k}", v)
+      x = next(iter(data.validation_dataset(
+          data.image_files(self.options.val_glob)[:1], self.options.val_crop)))
+      for level in (0, self.model_config.num_levels - 1):
+        x_hat = self.model(x, tf.fill([1], float(level)))["x_hat"]
+        tf.summary.image(f"val/reconstruction_level{level}",
+                         tf.clip_by_value(x_hat, 0., 1.))
+    improved = val["loss"] < float(self.best_val)
+    if improved:
+      self.best_val.assign(val["loss"])
+      self.save_best(val)
+    self._log_history(dict(step=step, time=time.time(), val_loss=val["loss"],
+                           levels=val["levels"], best=improved))
+    summary = "  ".join(f"L{l}: {t['bpp']:.3f}bpp/{t['psnr']:.2f}dB"
+                        for l, t in enumerate(val["levels"]))
+    log(f"validation at step {step}: loss {val['loss']:.4f}"
+        f"{' (best)' if improved else ''} [{time.time() - start:.0f}s]  {summary}")

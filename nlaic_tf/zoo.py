@@ -1,0 +1,50 @@
+"""Building models from configurations and loading the shipped codec."""
+import os
+
+import tensorflow as tf
+
+from nlaic_tf.models import NLAIC, ModelConfig, get_config
+from nlaic_tf.models.codec import NLAICCodec
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_MODEL_DIR = os.path.join(REPO_ROOT, "saved_models", "nlaic_small")
+
+
+def build_model(config, weights=None, **kwargs):
+  """NLAIC with its variables created; `weights`: checkpoint prefix to read.
+
+  `config`: a `ModelConfig` or the name of one in `CONFIGS`.
+  """
+  if not isinstance(config, ModelConfig):
+    config = get_config(config)
+  model = NLAIC(config, **kwargs)
+  model(tf.zeros([1, 64, 64, 3]), tf.zeros([1]))
+  if weights:
+    status = tf.train.Checkpoint(model=model).read(weights)
+    status.expect_partial().assert_existing_objects_matched()
+  return model
+
+
+def build_codec(config, weights=None, raster=False):
+  """NLAICCodec around `build_model(config, weights)`."""
+  return NLAICCodec(build_model(config, weights), raster=raster)
+
+
+def default_model_dir():
+  """$NLAIC_MODEL if set, else the SavedModel shipped in saved_models/."""
+  return os.environ.get("NLAIC_MODEL", DEFAULT_MODEL_DIR)
+
+
+def load_codec(path=None):
+  """Loads an exported codec SavedModel (default: `default_model_dir()`).
+
+  The result has `compress(image, quality)`, `decompress(bitstream)`,
+  `encode`, `decode`, `model_id` and `config_json`, as `NLAICCodec`.
+  """
+  path = path or default_model_dir()
+  if not os.path.exists(os.path.join(path, "saved_model.pb")):
+    raise FileNotFoundError(
+        f"no nlaic SavedModel at {path!r} (export one with export.py, or set "
+        "NLAIC_MODEL)")
+  import tensorflow_compression  # noqa: F401  registers the range-coding ops
+  return tf.saved_model.load(path)
