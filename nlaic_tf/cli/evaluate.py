@@ -1,0 +1,142 @@
+"""Measure codecs on a set of images: per-image CSV, summary CSV and RD plot.
+
+Every image is coded by every codec at every quality of its grid; the file
+sizes are real (complete files), PSNR and MS-SSIM compare the decoded image
+with the original. Unreadable files and codec failures are reported and
+skipped. Outputs go to OUT/NAME.csv, OUT/NAME_summary.csv and OUT/NAME_rd.png.
+
+examples:
+  nlaic evaluate                                    # all codecs, Kodak
+  nlaic evaluate --codecs jpeg420 --limit 2 --out runs/demo
+  nlaic evaluate --images 'photos/*.png' --codecs webp --qualities webp:50,75,90
+"""
+import logging
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+from nlaic_tf.cli.errors import UserError
+
+NAME = "evaluate"
+HELP = "rate-distortion evaluation of codecs on a folder of images"
+DEFAULT_IMAGES = "../shared/data/kodak"
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser) -> None:
+  from nlaic_tf.evaluation.codecs import CONVENTIONAL_CODECS
+
+  parser.add_argument(
+      "--images", default=DEFAULT_IMAGES,
+      help="folder, glob pattern (quote it) or single image file (default: %(default)s)")
+  parser.add_argument(
+      "--codecs", default=",".join(CONVENTIONAL_CODECS),
+      help="comma-separated codec names, in table order; the first is the BD-rate "
+           "anchor (default: %(default)s)")
+  parser.add_argument(
+      "--qualities", action="append", default=[], metavar="[CODEC:]Q1,Q2,...",
+      help="quality grid instead of the default; with CODEC: for that codec only, "
+           "without for every codec; repeatable")
+  parser.add_argument("--out", default="results", help="output folder (default: %(default)s)")
+  parser.add_argument("--name", help="output file prefix (default: name of the image folder)")
+  parser.add_argument("--limit", type=int, help="use only the first N images (sorted by name)")
+  parser.add_argument(
+      "--anchors", default="",
+      help="published curves to draw dashed, comma-separated names or 'all' "
+           "(see `nlaic bdrate --help`)")
+  parser.add_argument("--workers", type=int, default=1,
+                      help="parallel processes (default 1; timings are only comparable with 1)")
+  parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _split(text: str) -> List[str]:
+  return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parse_qualities(specs: Sequence[str], codec_names: Sequence[str]) -> Dict[str, List[float]]:
+  """Turns ["jpeg420:10,50", "20,80"] into a grid per codec name.
+
+  A spec without "CODEC:" applies to every codec in `codec_names`; a spec
+  with one overrides it for that codec.
+  """
+  grids: Dict[str, List[float]] = {}
+  for spec in specs:
+    codec, _, values = spec.rpartition(":")
+    try:
+      grid = [float(v) for v in _split(values)]
+    except ValueError:
+      raise UserError(f"--qualities {spec!r}: qualities must be numbers") from None
+    if not grid:
+      raise UserError(f"--qualities {spec!r}: no qualities given")
+    if codec and codec not in codec_names:
+      raise UserError(f"--qualities {spec!r}: {codec!r} is not among --codecs")
+    for name in [codec] if codec else codec_names:
+      if not codec and name in grids:
+        continue  # A codec-specific grid wins over a general one, whatever the order.
+      grids[name] = grid
+  return grids
+
+
+def run(args) -> int:
+  from tqdm.contrib.logging import logging_redirect_tqdm
+
+  from nlaic_tf.evaluation import codecs as codec_registry
+  from nlaic_tf.evaluation import harness, published, report
+  from nlaic_tf.evaluation.curves import curves_from_summary
+  from nlaic_tf.evaluation.records import summarize
+  from nlaic_tf.io.images import find_images
+
+  try:
+    codecs = codec_registry.get_codecs(_split(args.codecs))
+    qualities = parse_qualities(args.qualities, [c.name for c in codecs])
+    for codec in codecs:
+      for quality in qualities.get(codec.name, ()):
+        codec.check_quality(quality)
+    anchors = published.load_published(_split(args.anchors)) if args.anchors else []
+  except ValueError as e:
+    raise UserError(str(e)) from None
+  if not codecs:
+    raise UserError("--codecs names no codec")
+  if args.limit is not None and args.limit < 1:
+    raise UserError("--limit must be at least 1")
+  if args.workers < 1:
+    raise UserError("--workers must be at least 1")
+  try:
+    paths, ignored = find_images(args.images)
+  except FileNotFoundError as e:
+    hint = " (the Kodak images are expected there; pass --images)" if (
+        args.images == DEFAULT_IMAGES) else ""
+    raise UserError(f"{e}{hint}") from None
+  if ignored:
+    logger.warning("ignoring %d file(s) without an image suffix: %s", len(ignored),
+                   ", ".join(p.name for p in ignored))
+  paths = paths[:args.limit]
+  name = args.name or Path(args.images.rstrip("/")).name or "images"
+  if any(ch in name for ch in "*?["):
+    name = "images"
+  logger.info("evaluating %d codec(s) on %d image(s) from %s", len(codecs), len(paths),
+              args.images)
+
+  with logging_redirect_tqdm():
+    result = harness.evaluate(paths, codecs, qualities, workers=args.workers,
+                              progress=not args.no_progress)
+  try:
+    written = harness.write_outputs(result, codecs, Path(args.out), name, anchors,
+                                    title=f"{name}: {len(paths)} image(s)")
+  except ValueError as e:
+    raise UserError(str(e)) from None
+
+  rows = summarize(result.measurements)
+  print(report.summary_table(rows))
+  curves = curves_from_summary(rows, {c.name: c.label for c in codecs}) + anchors
+  if len(curves) > 1:
+    print()
+    print(report.bd_table(curves, anchor=curves[0].name))
+  print()
+  for kind, path in written.items():
+    print(f"wrote {kind}: {path}")
+  if result.failures:
+    print(f"\n{len(result.failures)} item(s) skipped:")
+    for failure in result.failures:
+      print(f"  {failure}")
+  return 0

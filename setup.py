@@ -1,0 +1,37 @@
+"""Installs nlaic_tf and the `nlaic` command: pip install -e '.[test]'."""
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(r'^__version__ = "([^"]+)"',
+                    (HERE / "nlaic_tf" / "__init__.py").read_text(encoding="utf-8"),
+                    re.MULTILINE).group(1)
+
+setup(
+    name="nlaic_tf",
+    version=VERSION,
+    description="Learned image codec with non-local attention and a 3D context model "
+                "(NLAIC), in TensorFlow, with an evaluation harness",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["nlaic_tf", "nlaic_tf.*"]),
+    package_data={"nlaic_tf.evaluation": ["published/*.json"]},
+    python_requires=">=3.11,<3.12",
+    install_requires=[
+        "tensorflow==2.14.1",
+        "tensorflow-compression==2.14.1",
+        "tensorflow-probability==0.22.1",
+        "numpy<2",
+        "absl-py",
+        "Pillow>=11.3",          # JPEG, JPEG 2000, WebP and AVIF (built-in since 11.3).
+        "pillow-heif>=1.0",      # HEIC: libheif with x265 and libde265.
+        "imagecodecs>=2024.1.1",  # 16-bit PNG/TIFF input at full precision.
+        "scipy>=1.10",           # PCHIP interpolation for BD-rate.
+        "matplotlib>=3.7",
+        "tqdm>=4.60",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["nlaic=nlaic_tf.cli:main"]},
+)

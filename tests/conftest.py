@@ -1,0 +1,25 @@
+"""Shared test fixtures: small smooth synthetic images."""
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
+  """A uint8 HxWx3 image with smooth structure (like a photo, unlike noise).
+
+  A coarse random grid of colours is upsampled bicubically, plus faint texture,
+  so that codecs compress it to realistic rates.
+  """
+  rng = np.random.default_rng(seed)
+  coarse = rng.integers(20, 236, size=(max(2, height // 24), max(2, width // 24), 3),
+                        dtype=np.uint8)
+  smooth = np.asarray(Image.fromarray(coarse, "RGB").resize((width, height), Image.BICUBIC),
+                      dtype=np.float64)
+  texture = rng.normal(0.0, 3.0, size=(height, width, 1))
+  return np.clip(np.rint(smooth + texture), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def make_image():
+  """The `smooth_image` factory: make_image(height, width, seed=0)."""
+  return smooth_image

@@ -1,0 +1,194 @@
+"""The evaluation harness end to end, and its handling of bad input and failures."""
+import csv
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nlaic_tf.cli import main
+from nlaic_tf.cli.evaluate import parse_qualities
+from nlaic_tf.cli.errors import UserError
+from nlaic_tf.evaluation import codecs, harness, metrics
+from nlaic_tf.evaluation.records import read_summary_csv, summarize, Measurement
+from nlaic_tf.io.images import read_image
+
+QUALITIES = (20, 50, 90)
+
+
+@pytest.fixture
+def image_folder(tmp_path, make_image):
+  """Two smooth 176x192 PNGs (big enough for MS-SSIM) and one broken file."""
+  folder = tmp_path / "images"
+  folder.mkdir()
+  Image.fromarray(make_image(176, 192, seed=1)).save(folder / "one.png")
+  Image.fromarray(make_image(192, 176, seed=2)).save(folder / "two.png")
+  (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+  (folder / "notes.txt").write_text("not an image")
+  return folder
+
+
+def _read_csv(path):
+  with open(path, newline="") as f:
+    return list(csv.DictReader(f))
+
+
+def test_evaluate_end_to_end_with_jpeg(image_folder, tmp_path, capsys, caplog):
+  out = tmp_path / "out"
+  status = main(["evaluate", "--images", str(image_folder), "--codecs", "jpeg420",
+                 "--qualities", "20,50,90", "--out", str(out), "--name", "t", "--no-progress"])
+  assert status == 0
+  printed = capsys.readouterr()
+  assert "broken.png" in printed.out  # The bad file is reported ...
+  assert "ignoring 1 file(s) without an image suffix: notes.txt" in caplog.text
+
+  rows = _read_csv(out / "t.csv")
+  assert list(rows[0]) == ["codec", "image", "quality", "bytes", "bpp", "psnr", "ms_ssim",
+                           "encode_s", "decode_s"]
+  assert [(r["image"], r["quality"]) for r in rows] == [
+      (image, str(q)) for image in ("one.png", "two.png") for q in QUALITIES]
+
+  # Byte counts are the real file sizes, and the metrics those of the decoded file.
+  jpeg = codecs.get_codec("jpeg420")
+  original = read_image(image_folder / "one.png")
+  data = jpeg.encode(original, 50)
+  row = rows[1]
+  assert int(row["bytes"]) == len(data)
+  assert float(row["bpp"]) == pytest.approx(8 * len(data) / (176 * 192), abs=1e-6)
+  assert float(row["psnr"]) == pytest.approx(metrics.psnr(original, jpeg.decode(data)), abs=1e-4)
+  for image in ("one.png", "two.png"):
+    psnrs = [float(r["psnr"]) for r in rows if r["image"] == image]
+    ssims = [float(r["ms_ssim"]) for r in rows if r["image"] == image]
+    assert psnrs == sorted(psnrs) and 25 < psnrs[0] and psnrs[-1] < 60
+    assert ssims == sorted(ssims) and 0.8 < ssims[0] and ssims[-1] <= 1.0
+    assert all(float(r["encode_s"]) > 0 and float(r["decode_s"]) > 0 for r in rows)
+
+  summary = read_summary_csv(out / "t_summary.csv")
+  assert [(s.codec, s.quality, s.images) for s in summary] == [("jpeg420", q, 2) for q in QUALITIES]
+  for s in summary:
+    same = [r for r in rows if int(r["quality"]) == s.quality]
+    assert s.psnr == pytest.approx(np.mean([float(r["psnr"]) for r in same]), abs=1e-3)
+    assert s.bpp == pytest.approx(np.mean([float(r["bpp"]) for r in same]), abs=1e-5)
+
+  with Image.open(out / "t_rd.png") as plot:
+    assert plot.format == "PNG" and plot.width > 800
+  assert sorted(p.name for p in out.iterdir()) == ["t.csv", "t_rd.png", "t_summary.csv"]
+
+
+def test_bdrate_command_on_a_summary(image_folder, tmp_path, capsys):
+  out = tmp_path / "out"
+  assert main(["evaluate", "--images", str(image_folder), "--codecs", "jpeg420,jpeg444",
+               "--qualities", "10,30,60,90", "--out", str(out), "--name", "t",
+               "--no-progress", "--anchors", "balle2018"]) == 0
+  capsys.readouterr()
+  assert main(["bdrate", str(out / "t_summary.csv"), "--anchor", "jpeg420",
+               "--published", "balle2018"]) == 0
+  table = capsys.readouterr().out
+  lines = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+  assert set(lines) == {"jpeg420", "jpeg444", "balle2018"}
+  assert "+0.00%" in lines["jpeg420"]
+  bd_444 = float(lines["jpeg444"].split("|")[7].strip().rstrip("%"))
+  assert -50 < bd_444 < 50  # Defined (the curves overlap) and plausible.
+
+
+def test_image_too_small_for_ms_ssim_gets_empty_value(tmp_path, make_image, caplog):
+  Image.fromarray(make_image(40, 30)).save(tmp_path / "small.png")
+  result = harness.evaluate([tmp_path / "small.png"], [codecs.get_codec("jpeg444")],
+                            {"jpeg444": [50]}, progress=False)
+  assert len(result.measurements) == 1 and not result.failures
+  assert math.isnan(result.measurements[0].ms_ssim)
+  assert "MS-SSIM is left empty" in caplog.text
+
+
+class _Flaky(codecs.Codec):
+  """Fails at quality 2, returns a wrong shape at quality 3."""
+  name = "flaky-test"
+  label = "flaky"
+  settings = quality_help = "test"
+  qualities = (1, 2, 3)
+  quality_range = (1, 3)
+
+  def _encode(self, image, quality):
+    if quality == 2:
+      raise RuntimeError("encoder exploded")
+    return bytes([quality]) + image.tobytes()
+
+  def _decode(self, data):
+    image = np.frombuffer(data[1:], np.uint8).reshape(40, 30, 3)
+    return image if data[0] == 1 else image[:-1]
+
+
+class _Missing(_Flaky):
+  name = "missing-test"
+
+  def unavailable_reason(self):
+    return "library not installed"
+
+
+def test_codec_failures_are_recorded_and_the_run_goes_on(tmp_path, make_image):
+  Image.fromarray(make_image(40, 30)).save(tmp_path / "a.png")
+  (tmp_path / "b.png").write_text("nope")
+  result = harness.evaluate([tmp_path / "a.png", tmp_path / "b.png"],
+                            [_Flaky(), _Missing(), codecs.get_codec("jpeg420")],
+                            {"jpeg420": [40]}, progress=False)
+  assert [(m.codec, m.image, m.quality) for m in result.measurements] == [
+      ("flaky-test", "a.png", 1), ("jpeg420", "a.png", 40)]
+  assert result.measurements[0].psnr == math.inf  # Lossless.
+  problems = [str(f) for f in result.failures]
+  assert "*, missing-test: codec unavailable: library not installed" in problems
+  assert "a.png, flaky-test at quality 2: RuntimeError: encoder exploded" in problems
+  assert any(p.startswith("a.png, flaky-test at quality 3: ValueError: decoded shape")
+             for p in problems)
+  assert any(p.startswith("b.png: cannot read image (not an image") for p in problems)
+
+
+def test_nothing_measured_writes_nothing(tmp_path):
+  (tmp_path / "old.csv").write_text("precious")
+  empty = harness.EvaluationResult([], [])
+  with pytest.raises(ValueError, match="no measurements"):
+    harness.write_outputs(empty, [], tmp_path, "old")
+  assert (tmp_path / "old.csv").read_text() == "precious"
+
+
+def test_summary_means_and_lossless_psnr():
+  def m(image, psnr, bpp):
+    return Measurement("c", image, 5, 10, bpp, psnr, 0.9, 0.1, 0.2)
+  rows = summarize([m("a", 30.0, 0.5), m("b", 40.0, 1.5)])
+  assert len(rows) == 1 and rows[0].psnr == 35.0 and rows[0].bpp == 1.0 and rows[0].images == 2
+  assert summarize([m("a", 30.0, 0.5), m("b", math.inf, 1.5)])[0].psnr == math.inf
+
+
+def test_image_names_disambiguate_repeated_file_names(tmp_path):
+  paths = [tmp_path / "x" / "a.png", tmp_path / "y" / "a.png"]
+  assert harness.image_names(paths) == ["x/a.png", "y/a.png"]
+  assert harness.image_names([tmp_path / "a.png"]) == ["a.png"]
+
+
+def test_parse_qualities():
+  names = ["jpeg420", "webp"]
+  assert parse_qualities(["10,20"], names) == {"jpeg420": [10, 20], "webp": [10, 20]}
+  assert parse_qualities(["webp:5", "10"], names) == {"webp": [5], "jpeg420": [10]}
+  for bad in (["webp:a,b"], ["avif:5"], ["jpeg420:"]):
+    with pytest.raises(UserError):
+      parse_qualities(bad, names)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "--images", "/nonexistent/kodak"], "no such folder or file"),
+    (["evaluate", "--codecs", "jpeg420,bpg"], "unknown codec 'bpg'"),
+    (["evaluate", "--codecs", "jpeg420", "--qualities", "150"], "outside [1, 100]"),
+    (["evaluate", "--anchors", "nobody2020"], "unknown published curve"),
+    (["evaluate", "--limit", "0"], "--limit must be at least 1"),
+    (["bdrate", "/nonexistent.csv"], "no such file"),
+    (["evaluate", "--no-such-option"], "unrecognized arguments"),
+])
+def test_user_errors_exit_1_with_a_message(argv, message, capsys):
+  assert main(argv) == 1
+  err = capsys.readouterr().err
+  assert message in err and "Traceback" not in err
+
+
+def test_bdrate_rejects_a_file_that_is_not_a_summary(tmp_path, capsys):
+  (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+  assert main(["bdrate", str(tmp_path / "x.csv")]) == 1
+  assert "missing columns" in capsys.readouterr().err
