@@ -1,16 +1,58 @@
-"""Exports a trained NLAIC model to saved_models/ for the `nlaic` codec commands.
+"""Exports a trained NLAIC model: SavedModel (compress/decompress signatures) and TFLite.
 
-Placeholder: the model and its export are being written (see README). Until
-then this script only says so and exits with status 1.
+  python export.py                       # runs/small/best/weights -> saved_models/nlaic_small
+  python export.py --config tiny --weights /path/to/weights --out /tmp/nlaic_tiny
+
+The destination is replaced only after every step (and, with --check, the
+SavedModel round trip and the TFLite-vs-Keras comparison) succeeded. Layout and
+usage: nlaic_tf/export_lib.py and docs/serving.md.
 """
+import os
 import sys
 
+from absl import app, flags, logging
 
-def main() -> int:
-  print("export.py: model export is not implemented yet; the NLAIC model is in progress.",
-        file=sys.stderr)
-  return 1
+FLAGS = flags.FLAGS
+flags.DEFINE_string("config", "small", "Model configuration name (nlaic_tf.models.CONFIGS).")
+flags.DEFINE_string("weights", "runs/small/best/weights",
+                    "Checkpoint prefix of the trained weights (as written by train.py).")
+flags.DEFINE_string("out", "saved_models/nlaic_small", "Export directory (replaced atomically).")
+flags.DEFINE_bool("tflite", True, "Also write tflite/analysis.tflite and tflite/synthesis.tflite.")
+flags.DEFINE_bool("check", True,
+                  "Verify the SavedModel round trip and the TFLite transforms against Keras "
+                  "(at 64x64 and 128x192); fail the export on a mismatch.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+  if not FLAGS["verbosity"].present:  # TensorFlow's save/convert INFO lines.
+    logging.set_verbosity(logging.WARNING)
+  from nlaic_tf import export_lib
+  from nlaic_tf.models import get_config
+  from nlaic_tf.zoo import build_codec
+
+  if not os.path.exists(FLAGS.weights + ".index"):
+    print(f"export.py: no checkpoint at --weights={FLAGS.weights!r} "
+          f"(expected {FLAGS.weights}.index)", file=sys.stderr)
+    return 1
+  try:
+    config = get_config(FLAGS.config)
+    export_lib.check_weights_config(config, FLAGS.weights)
+    try:
+      codec = build_codec(config, FLAGS.weights)
+    except (ValueError, AssertionError) as e:
+      raise ValueError(f"cannot restore {FLAGS.weights} as configuration "
+                       f"{FLAGS.config!r}: {e}") from e
+    export_lib.export(codec, FLAGS.out, weights=FLAGS.weights,
+                      tflite=FLAGS.tflite, check=FLAGS.check,
+                      log=lambda message: print(message, flush=True))
+  except (ValueError, export_lib.ExportError) as e:
+    print(f"export.py: {e}", file=sys.stderr)
+    return 1
+  return 0
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  app.run(main)

@@ -1,0 +1,376 @@
+"""Exporting a trained NLAIC codec: a SavedModel with named signatures, and TFLite transforms.
+
+Layout of an export directory `out`:
+
+  out/saved_model.pb, out/variables/   the `NLAICCodec` module; signatures
+      compress:   image uint8 [H, W, 3], quality float32 [] -> {"bitstream": string []}
+      decompress: bitstream string [] -> {"image": uint8 [H, W, 3]}
+    and the attributes compress, decompress, encode, decode, model_id,
+    config_json (tf.functions and variables, as on `NLAICCodec`).
+    `tf.train.Checkpoint(model=model).read(out + "/variables/variables")`
+    restores the Keras weights of an `NLAIC` (the checkpoint root is the
+    codec, whose attribute `model` is the Keras model).
+  out/tflite/analysis.tflite    image float32 [1, H, W, 3] in [0, 1] -> y [1, H/16, W/16, M]
+  out/tflite/synthesis.tflite   y_hat [1, h, w, M] -> image float32 [1, 16h, 16w, 3] (unclipped)
+  out/tflite/rate_gains.json    per-level gains g(q) [M]: the codec codes y * g(q)
+  out/model.json                configuration, model id, source weights, step, metrics
+
+Everything is written to a temporary directory next to `out`, checked, and only
+then swapped in, so a failed export never replaces a good one.
+"""
+import contextlib
+import datetime
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_compression as tfc
+
+from nlaic_tf.models import ModelConfig
+from nlaic_tf.models.codec import NLAICCodec
+
+# Image sizes (height, width) the TFLite transforms are checked at.
+TFLITE_CHECK_SIZES = ((64, 64), (128, 192))
+# Largest allowed |TFLite - Keras|, relative to the Keras output's value range.
+TFLITE_TOLERANCE = 1e-3
+
+_IMAGE = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
+_QUALITY = tf.TensorSpec([], tf.float32, name="quality")
+_BITSTREAM = tf.TensorSpec([], tf.string, name="bitstream")
+
+
+class ExportError(RuntimeError):
+  """An export that failed a check; the existing export (if any) is untouched."""
+
+
+# ------------------------------------------------------------------ SavedModel
+
+
+def _without_keras_traces():
+  """Context in which saving skips Keras' per-layer call traces.
+
+  tf.saved_model.save (and the TFLite converter, which saves its trackable
+  first) otherwise traces every Keras layer's call for Keras reloading: about
+  10x slower and a 2.5x larger saved_model.pb, of no use here (the codec's own
+  tf.functions are saved either way). Falls back to a no-op if this Keras
+  version lacks the option.
+  """
+  try:
+    from keras.src.saving.legacy.saved_model.utils import keras_option_scope
+  except ImportError:
+    return contextlib.nullcontext()
+  return keras_option_scope(save_traces=False, in_tf_saved_model_scope=True)
+
+
+def serving_signatures(codec: NLAICCodec):
+  """{"compress", "decompress"} concrete functions with named outputs.
+
+  compress(image uint8 [H, W, 3], quality float32 []) -> {"bitstream": string []};
+  rejects a quality outside [0, num_levels - 1] (the decoder would refuse it).
+  decompress(bitstream string []) -> {"image": uint8 [H, W, 3]}.
+  """
+  top = float(codec.num_levels - 1)
+
+  @tf.function(input_signature=[_IMAGE, _QUALITY])
+  def compress(image, quality):
+    check = tf.debugging.assert_equal(
+        tf.logical_and(quality >= 0., quality <= top), True,
+        message=f"quality must be in [0, {top:g}] (the model's rate levels)")
+    with tf.control_dependencies([check]):
+      return {"bitstream": codec.compress(image, quality)}
+
+  @tf.function(input_signature=[_BITSTREAM])
+  def decompress(bitstream):
+    return {"image": codec.decompress(bitstream)}
+
+  return {"compress": compress.get_concrete_function(),
+          "decompress": decompress.get_concrete_function()}
+
+
+def save_codec(codec: NLAICCodec, path: str) -> None:
+  """Writes `codec` as a SavedModel with the `serving_signatures` to `path`."""
+  signatures = serving_signatures(codec)
+  with _without_keras_traces():
+    tf.saved_model.save(codec, path, signatures=signatures)
+
+
+def check_saved_model(codec: NLAICCodec, path: str, image: np.ndarray,
+                      quality: float = 0.) -> None:
+  """Raises ExportError unless the SavedModel at `path` decodes `codec`'s
+  bitstream of `image` (uint8 [H, W, 3]) to the encoder's reconstruction,
+  through the `decompress` signature, and its `compress` signature writes
+  the same bitstream as `codec`.
+  """
+  loaded = tf.saved_model.load(path)
+  bitstream, _, reconstruction = codec.encode(image, quality)
+  decoded = loaded.signatures["decompress"](bitstream=bitstream)["image"]
+  if not np.array_equal(decoded.numpy(), reconstruction.numpy()):
+    raise ExportError(
+        f"the exported decompress signature does not reproduce the encoder's "
+        f"reconstruction ({_count_differences(decoded, reconstruction)} values "
+        "differ)")
+  exported = loaded.signatures["compress"](
+      image=tf.constant(image), quality=tf.constant(quality, tf.float32))
+  if exported["bitstream"].numpy() != bitstream.numpy():
+    raise ExportError("the exported compress signature writes a different "
+                      "bitstream from the Python codec")
+
+
+def _count_differences(a, b):
+  return int(np.sum(np.asarray(a) != np.asarray(b)))
+
+
+# ---------------------------------------------------------------------- TFLite
+
+
+def transform_functions(model):
+  """{"analysis", "synthesis"}: (tf.function, [1, None, None, C] input spec)."""
+  m = model.config.latent_channels
+  return {
+      "analysis": (tf.function(lambda x: model.analysis(x)),
+                   tf.TensorSpec([1, None, None, 3], tf.float32, name="image")),
+      "synthesis": (tf.function(lambda y: model.synthesis(y)),
+                    tf.TensorSpec([1, None, None, m], tf.float32, name="y_hat")),
+  }
+
+
+def convert_to_tflite(function, spec, trackable) -> bytes:
+  """Converts `function(spec)` to a TFLite flatbuffer with builtin ops only.
+
+  Raises ExportError naming the ops that need Flex (select TF ops).
+  """
+  concrete = function.get_concrete_function(spec)
+  converter = tf.lite.TFLiteConverter.from_concrete_functions(
+      [concrete], trackable)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+  try:
+    with _without_keras_traces():
+      return converter.convert()
+  except Exception as e:  # ConverterError; message lists the unsupported ops.
+    raise ExportError(f"TFLite conversion with builtin ops only failed: {e}") from e
+
+
+def run_tflite(flatbuffer: bytes, inputs: np.ndarray) -> np.ndarray:
+  """Runs a single-input, single-output TFLite model at the shape of `inputs`."""
+  interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+  index = interpreter.get_input_details()[0]["index"]
+  interpreter.resize_tensor_input(index, inputs.shape, strict=False)
+  interpreter.allocate_tensors()
+  interpreter.set_tensor(index, inputs)
+  interpreter.invoke()
+  return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def test_image(height, width, seed=0):
+  """uint8 [height, width, 3]: a smooth colour pattern plus mild noise."""
+  rng = np.random.default_rng(seed)
+  yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+  image = np.stack([128 + 90 * np.sin(0.05 * (c + 1) * yy + 0.07 * xx)
+                    for c in range(3)], -1)
+  image += rng.normal(0., 6., image.shape)
+  return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def check_inputs(model, height, width):
+  """Realistic inputs of both transforms for an image of height x width.
+
+  Returns {"analysis": float32 [1, H, W, 3] in [0, 1] (`test_image`),
+           "synthesis": float32 [1, H/16, W/16, M] (its rounded analysis)}.
+  """
+  image = test_image(height, width)[None].astype(np.float32) / 255.
+  y_hat = np.round(model.analysis(image).numpy()).astype(np.float32)
+  return {"analysis": image, "synthesis": y_hat}
+
+
+def check_tflite(model, flatbuffers, sizes=TFLITE_CHECK_SIZES,
+                 tolerance=TFLITE_TOLERANCE):
+  """Compares each TFLite transform with the Keras one at each image size.
+
+  Args:
+    model: `NLAIC`.
+    flatbuffers: {"analysis": bytes, "synthesis": bytes}.
+    sizes: (height, width) image sizes, multiples of 16.
+    tolerance: largest allowed max |TFLite - Keras| / (Keras output range).
+
+  Returns:
+    {name: [{"size": [H, W], "max_abs_diff": float, "relative": float}]}.
+  Raises:
+    ExportError when a difference exceeds the tolerance.
+  """
+  functions = transform_functions(model)
+  report = {name: [] for name in flatbuffers}
+  for height, width in sizes:
+    inputs = check_inputs(model, height, width)
+    for name, flatbuffer in flatbuffers.items():
+      expected = functions[name][0](inputs[name]).numpy()
+      actual = run_tflite(flatbuffer, inputs[name])
+      if actual.shape != expected.shape:
+        raise ExportError(f"{name}.tflite at {height}x{width}: output shape "
+                          f"{actual.shape}, Keras gives {expected.shape}")
+      diff = float(np.max(np.abs(actual - expected)))
+      scale = max(float(np.ptp(expected)), 1e-6)
+      report[name].append(dict(size=[height, width], max_abs_diff=diff,
+                               relative=diff / scale))
+      if diff > tolerance * scale:
+        raise ExportError(
+            f"{name}.tflite at {height}x{width}: max |TFLite - Keras| = {diff:.3g}, "
+            f"above {tolerance:g} x output range {scale:.3g}")
+  return report
+
+
+def export_tflite(model, directory, check=True):
+  """Writes analysis.tflite, synthesis.tflite and rate_gains.json to `directory`.
+
+  Returns the `check_tflite` report, or {} if check is False.
+  """
+  os.makedirs(directory, exist_ok=True)
+  flatbuffers = {name: convert_to_tflite(function, spec, model)
+                 for name, (function, spec) in transform_functions(model).items()}
+  report = check_tflite(model, flatbuffers) if check else {}
+  for name, flatbuffer in flatbuffers.items():
+    with open(os.path.join(directory, f"{name}.tflite"), "wb") as f:
+      f.write(flatbuffer)
+  levels = np.arange(model.config.num_levels, dtype=np.float32)
+  gains = model.gains(levels).numpy()[:, 0, 0, :]
+  with open(os.path.join(directory, "rate_gains.json"), "w") as f:
+    json.dump(dict(description="gains[level] [M]: the codec quantizes "
+                   "analysis(x) * gain and feeds y_hat / gain to synthesis; "
+                   "fractional qualities interpolate log-gains linearly",
+                   gains=gains.tolist()), f)
+  return report
+
+
+# ------------------------------------------------------------------ metadata
+
+
+def weights_metadata(weights):
+  """Step and validation metrics of `metrics.json` next to `weights` ({} if none)."""
+  if not weights:
+    return {}
+  path = os.path.join(os.path.dirname(weights), "metrics.json")
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
+
+
+def check_weights_config(config: ModelConfig, weights):
+  """Raises ExportError if metrics.json next to `weights` names another configuration."""
+  trained = weights_metadata(weights).get("config")
+  if trained is not None and trained != json.loads(config.to_json()):
+    raise ExportError(
+        f"{weights} was trained with configuration {trained.get('name')!r}, "
+        f"not {config.name!r}; pass --config {trained.get('name')}")
+
+
+def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
+  """The contents of model.json (a dict)."""
+  metrics = weights_metadata(weights)
+  return dict(
+      config=json.loads(codec.config_json.numpy().decode()),
+      model_id=codec.model_id.numpy().hex(),
+      weights=os.path.abspath(weights) if weights else None,
+      step=metrics.get("step"),
+      validation=metrics.get("validation"),
+      exported=datetime.datetime.now(datetime.timezone.utc).isoformat(
+          timespec="seconds"),
+      tensorflow=tf.__version__,
+      tensorflow_compression=getattr(tfc, "__version__", None),
+      signatures=dict(
+          compress=dict(inputs=dict(image="uint8 [H, W, 3]",
+                                    quality=f"float32 [] in [0, {codec.num_levels - 1}]"),
+                        outputs=dict(bitstream="string []")),
+          decompress=dict(inputs=dict(bitstream="string []"),
+                          outputs=dict(image="uint8 [H, W, 3]"))),
+      tflite=tflite_report or None,
+  )
+
+
+# ----------------------------------------------------------- atomic replace
+
+
+@contextlib.contextmanager
+def staging_directory(out):
+  """Yields a fresh directory next to `out` that replaces `out` on success.
+
+  On an exception the staging directory is deleted and `out` is untouched.
+  """
+  out = os.path.abspath(out)
+  parent, name = os.path.split(out)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-")
+  try:
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0o700.
+    yield staging
+    _swap_in(staging, out)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+
+
+def _umask():
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
+def _swap_in(staging, out):
+  """Renames `staging` to `out`; an existing `out` is kept until that succeeded."""
+  old = None
+  if os.path.exists(out):
+    old = staging + ".old"
+    os.replace(out, old)
+  try:
+    os.replace(staging, out)
+  except BaseException:
+    if old:
+      os.replace(old, out)
+    raise
+  if old:
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# -------------------------------------------------------------------- export
+
+
+def export(codec: NLAICCodec, out, weights=None, tflite=True, check=True,
+           log=print):
+  """Exports `codec` to the directory `out` atomically (layout: module docstring).
+
+  Args:
+    codec: `NLAICCodec` with the weights to export (wavefront order).
+    out: destination directory; replaced only if everything succeeded.
+    weights: checkpoint prefix the weights came from (for model.json).
+    tflite: also write the TFLite transforms.
+    check: verify the SavedModel round trip and TFLite against Keras.
+    log: progress messages.
+
+  Returns:
+    The model.json dict.
+  """
+  if codec.raster:
+    raise ExportError("export the wavefront codec (raster=False); raster order "
+                      "is for benchmarks only")
+  with staging_directory(out) as staging:
+    log(f"writing SavedModel (staging in {staging})")
+    save_codec(codec, staging)
+    if check:
+      check_saved_model(codec, staging, test_image(64, 96))
+      log("SavedModel round trip: decompress exact, compress identical")
+    report = None
+    if tflite:
+      log("converting analysis and synthesis to TFLite (builtin ops)")
+      report = export_tflite(codec.model, os.path.join(staging, "tflite"), check)
+      for name, rows in report.items():
+        for row in rows:
+          log(f"  {name}.tflite {row['size'][0]}x{row['size'][1]}: max |TFLite - "
+              f"Keras| = {row['max_abs_diff']:.2e} ({row['relative']:.1e} of range)")
+    info = model_info(codec, weights, report)
+    with open(os.path.join(staging, "model.json"), "w") as f:
+      json.dump(info, f, indent=1)
+  log(f"exported model {info['model_id']} to {os.path.abspath(out)}")
+  return info
+

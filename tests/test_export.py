@@ -1,0 +1,130 @@
+"""Export: SavedModel signatures usable without nlaic_tf, TFLite transforms, atomic writes."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import smooth_image
+
+QUALITY = 1.
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_codec, tmp_path_factory):
+  """Directory of an export of the tiny codec (checks are run by the tests)."""
+  from nlaic_tf import export_lib
+  out = str(tmp_path_factory.mktemp("export") / "nlaic_tiny")
+  export_lib.export(tiny_codec, out, tflite=True, check=False, log=lambda _: None)
+  return out
+
+
+def _run_python(code, cwd):
+  """Runs `code` in a fresh interpreter; returns stdout, failing with its stderr."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  env.pop("PYTHONPATH", None)
+  result = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return result.stdout
+
+
+def test_other_process_with_only_tensorflow_compression(tiny_codec, exported, tmp_path):
+  image = smooth_image(48, 80, seed=3)  # not a multiple of 64: padding and cropping
+  bitstream, _, reconstruction = tiny_codec.encode(image, QUALITY)
+  (tmp_path / "in.nlaic").write_bytes(bitstream.numpy())
+  np.save(tmp_path / "image.npy", image)
+  _run_python(textwrap.dedent(f"""
+      import sys
+      import numpy as np
+      import tensorflow as tf
+      import tensorflow_compression  # registers the range-coding ops
+      model = tf.saved_model.load({exported!r})
+      data = open("in.nlaic", "rb").read()
+      image = model.signatures["decompress"](bitstream=tf.constant(data))["image"]
+      np.save("decoded.npy", image.numpy())
+      out = model.signatures["compress"](image=tf.constant(np.load("image.npy")),
+                                         quality=tf.constant({QUALITY}))
+      open("out.nlaic", "wb").write(out["bitstream"].numpy())
+      assert np.array_equal(model.decompress(data).numpy(), image.numpy())
+      assert not [m for m in sys.modules if m.startswith("nlaic_tf")]
+      """), cwd=tmp_path)
+  decoded_here = tiny_codec.decompress(bitstream).numpy()
+  np.testing.assert_array_equal(np.load(tmp_path / "decoded.npy"), decoded_here)
+  np.testing.assert_array_equal(decoded_here, reconstruction.numpy())
+  theirs = (tmp_path / "out.nlaic").read_bytes()
+  np.testing.assert_array_equal(tiny_codec.decompress(theirs).numpy(),
+                                reconstruction.numpy())
+
+
+def test_saved_model_cli_lists_signatures(exported, tmp_path):
+  code = ("import sys, tensorflow_compression\n"
+          "from tensorflow.python.tools import saved_model_cli\n"
+          f"sys.argv = ['saved_model_cli', 'show', '--dir', {exported!r}, '--all']\n"
+          "sys.exit(saved_model_cli.main())\n")
+  shown = _run_python(code, cwd=tmp_path)
+  compress = shown[shown.index("signature_def['compress']"):
+                   shown.index("signature_def['decompress']")]
+  decompress = shown[shown.index("signature_def['decompress']"):]
+  decompress = decompress[:decompress.index("Method name")]
+  assert "inputs['image']" in compress and "DT_UINT8" in compress
+  assert "shape: (-1, -1, 3)" in compress
+  assert "inputs['quality']" in compress and "DT_FLOAT" in compress
+  assert "outputs['bitstream']" in compress and "DT_STRING" in compress
+  assert "inputs['bitstream']" in decompress and "DT_STRING" in decompress
+  assert "outputs['image']" in decompress and "DT_UINT8" in decompress
+
+
+def test_tflite_matches_keras_at_two_sizes(tiny_codec, exported):
+  from nlaic_tf import export_lib
+  flatbuffers = {}
+  for name in ("analysis", "synthesis"):
+    with open(os.path.join(exported, "tflite", f"{name}.tflite"), "rb") as f:
+      flatbuffers[name] = f.read()
+  report = export_lib.check_tflite(tiny_codec.model, flatbuffers,
+                                   sizes=((64, 64), (128, 192)))
+  for rows in report.values():
+    assert [row["size"] for row in rows] == [[64, 64], [128, 192]]
+    assert all(row["relative"] < export_lib.TFLITE_TOLERANCE for row in rows)
+
+
+def test_saved_variables_restore_keras_weights(tiny_codec, exported):
+  from nlaic_tf.zoo import build_model
+  model = build_model("tiny", os.path.join(exported, "variables", "variables"))
+  for a, b in zip(model.weights, tiny_codec.model.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  with open(os.path.join(exported, "model.json")) as f:
+    info = json.load(f)
+  assert info["model_id"] == tiny_codec.model_id.numpy().hex()
+  assert info["config"]["name"] == "tiny"
+
+
+def _tree_digest(path):
+  digest = hashlib.sha256()
+  for root, dirs, files in sorted(os.walk(path)):
+    dirs.sort()
+    for name in sorted(files):
+      digest.update(os.path.relpath(os.path.join(root, name), path).encode())
+      with open(os.path.join(root, name), "rb") as f:
+        digest.update(f.read())
+  return digest.hexdigest()
+
+
+def test_failed_export_leaves_previous_export_intact(tiny_codec, exported,
+                                                     monkeypatch):
+  from nlaic_tf import export_lib
+  before = _tree_digest(exported)
+  entries = sorted(os.listdir(os.path.dirname(exported)))
+
+  def fail(*args, **kwargs):
+    raise export_lib.ExportError("injected failure")
+
+  monkeypatch.setattr(export_lib, "convert_to_tflite", fail)
+  with pytest.raises(export_lib.ExportError, match="injected failure"):
+    export_lib.export(tiny_codec, exported, check=False, log=lambda _: None)
+  assert _tree_digest(exported) == before
+  assert sorted(os.listdir(os.path.dirname(exported))) == entries
