@@ -1,10 +1,8 @@
-"""Building models from configurations and loading the shipped codec."""
+"""Building models from configurations and loading the shipped codec.
+
+TensorFlow is imported only by the functions that need it.
+"""
 import os
-
-import tensorflow as tf
-
-from nlaic_tf.models import NLAIC, ModelConfig, get_config
-from nlaic_tf.models.codec import NLAICCodec
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL_DIR = os.path.join(REPO_ROOT, "saved_models", "nlaic_small")
@@ -15,6 +13,8 @@ def build_model(config, weights=None, **kwargs):
 
   `config`: a `ModelConfig` or the name of one in `CONFIGS`.
   """
+  import tensorflow as tf
+  from nlaic_tf.models import NLAIC, ModelConfig, get_config
   if not isinstance(config, ModelConfig):
     config = get_config(config)
   model = NLAIC(config, **kwargs)
@@ -27,6 +27,7 @@ def build_model(config, weights=None, **kwargs):
 
 def build_codec(config, weights=None, raster=False):
   """NLAICCodec around `build_model(config, weights)`."""
+  from nlaic_tf.models.codec import NLAICCodec
   return NLAICCodec(build_model(config, weights), raster=raster)
 
 
@@ -46,5 +47,6 @@ def load_codec(path=None):
     raise FileNotFoundError(
         f"no nlaic SavedModel at {path!r} (export one with export.py, or set "
         "NLAIC_MODEL)")
+  import tensorflow as tf
   import tensorflow_compression  # noqa: F401  registers the range-coding ops
   return tf.saved_model.load(path)

@@ -1,7 +1,7 @@
-"""The versioned nlaic container: header layout, TF packing/parsing, Python header reader."""
-from nlaic_tf.bitstream.container import (HEADER_SIZE, MAGIC, VERSION,
-                                          BitstreamError, Header, pack,
-                                          read_header, unpack)
+"""The versioned nlaic container. `format`: layout and a pure-Python reader;
+`container`: TensorFlow packing and parsing (imported by the codec)."""
+from nlaic_tf.bitstream.format import (HEADER_SIZE, MAGIC, VERSION,
+                                       BitstreamError, Header, read_header)
 
 __all__ = ["HEADER_SIZE", "MAGIC", "VERSION", "BitstreamError", "Header",
-           "pack", "read_header", "unpack"]
+           "read_header"]

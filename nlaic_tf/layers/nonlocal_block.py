@@ -45,7 +45,9 @@ class NonLocalBlock(tf.keras.layers.Layer):
     self.block_size = None if block_size is None else int(block_size)
     inner = max(1, self.filters // self.reduction)
     self.theta = tf.keras.layers.Conv2D(inner, 1, name="theta")
-    self.phi = tf.keras.layers.Conv2D(inner, 1, name="phi")
+    # A bias on phi adds a per-query constant to the logits, which softmax
+    # removes: it would never receive a gradient.
+    self.phi = tf.keras.layers.Conv2D(inner, 1, use_bias=False, name="phi")
     self.g = tf.keras.layers.Conv2D(inner, 1, name="g")
     self.w_z = tf.keras.layers.Conv2D(
         self.filters, 1, kernel_initializer="zeros", name="w_z")

@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from nlaic_tf import bitstream
+from nlaic_tf.bitstream import container
+from nlaic_tf.bitstream.format import message
 from nlaic_tf.entropy import WavefrontSchedule, code_latents
 
 PAD_MULTIPLE = 64
@@ -109,16 +110,16 @@ class NLAICCodec(tf.Module):
                                  self._hyper(z_hat), self.model.scale_table,
                                  encode_step, handle)
     y_string = tfc.entropy_encode_finalize(handle)
-    container = bitstream.pack(self.model_id, shape[0], shape[1], quality,
-                               z_string[0], y_string)
-    return container, y_hat, self._synthesize(y_hat, y_shape, gains, shape[0],
+    data = container.pack(self.model_id, shape[0], shape[1], quality,
+                          z_string[0], y_string)
+    return data, y_hat, self._synthesize(y_hat, y_shape, gains, shape[0],
                                               shape[1])
 
   @tf.function(input_signature=[_BITSTREAM])
-  def decode(self, container):
+  def decode(self, bitstream):
     """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order)."""
-    height, width, quality, z_string, y_string = bitstream.unpack(
-        container, self.model_id, self.num_levels)
+    height, width, quality, z_string, y_string = container.unpack(
+        bitstream, self.model_id, self.num_levels)
     padded = (tf.stack([height, width]) + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE
     m = self.model.config.latent_channels
     y_shape = tf.concat([[1], padded // 16, [m]], 0)
@@ -136,8 +137,8 @@ class NLAICCodec(tf.Module):
                                  self._hyper(z_hat), self.model.scale_table,
                                  decode_step, handle)
     ok = tfc.entropy_decode_finalize(handle)
-    check = tf.debugging.assert_equal(ok, True, message=(
-        "nlaic bitstream: range decoder did not end cleanly (corrupted stream)"))
+    check = tf.debugging.Assert(ok, [message(
+        "range decoder did not end cleanly (corrupted stream)")])
     with tf.control_dependencies([check]):
       image = self._synthesize(y_hat, y_shape, self._gains(quality), height,
                                width)
@@ -149,6 +150,6 @@ class NLAICCodec(tf.Module):
     return self.encode(image, quality)[0]
 
   @tf.function(input_signature=[_BITSTREAM])
-  def decompress(self, container):
+  def decompress(self, bitstream):
     """container bytes (string []) -> image uint8 [H, W, 3]."""
-    return self.decode(container)[0]
+    return self.decode(bitstream)[0]

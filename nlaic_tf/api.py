@@ -1,0 +1,91 @@
+"""Python API: compress an image to nlaic bytes and back with the shipped model.
+
+  >>> import nlaic_tf
+  >>> data = nlaic_tf.compress(image, quality=3)   # uint8 [H, W, 3] -> bytes
+  >>> image = nlaic_tf.decompress(data)            # bytes -> uint8 [H, W, 3]
+
+`codec` arguments take anything `nlaic_tf.zoo.load_codec` returns (the
+exported SavedModel) or an in-process `NLAICCodec`; by default the shipped
+SavedModel is loaded once and cached.
+"""
+import functools
+import re
+
+import numpy as np
+
+DEFAULT_QUALITY = 3.0
+_BITSTREAM_MESSAGE = re.compile(r"nlaic bitstream: [^\]\n]*")
+
+
+@functools.lru_cache(maxsize=None)
+def default_codec():
+  """The shipped codec (saved_models/ or $NLAIC_MODEL), loaded once."""
+  from nlaic_tf import zoo
+  return zoo.load_codec()
+
+
+def num_levels(codec):
+  """Number of trained rate levels of `codec` (qualities 0 .. num_levels - 1)."""
+  from nlaic_tf.models import ModelConfig
+  return ModelConfig.from_json(codec.config_json.numpy().decode()).num_levels
+
+
+def _as_rgb8(image):
+  """Array -> uint8 [H, W, 3] with the conversions of `read_image`."""
+  from nlaic_tf.io.images import to_rgb8
+  return to_rgb8(np.asarray(image))
+
+
+def compress(image, quality=DEFAULT_QUALITY, codec=None):
+  """image (array [H, W], [H, W, 1|3|4], uint8 or uint16) -> container bytes.
+
+  Converted to 8-bit RGB as `nlaic_tf.io.images.to_rgb8` documents. quality:
+  float in [0, num_levels - 1]; fractional values interpolate rate levels.
+  """
+  codec = codec or default_codec()
+  levels = num_levels(codec)
+  if not 0 <= float(quality) <= levels - 1:
+    raise ValueError(f"quality must be in [0, {levels - 1}], got {quality}")
+  return codec.compress(_as_rgb8(image), np.float32(quality)).numpy()
+
+
+def decompress(data, codec=None):
+  """Container bytes -> uint8 [H, W, 3]; `BitstreamError` if invalid."""
+  import tensorflow as tf
+  from nlaic_tf.bitstream import BitstreamError
+  codec = codec or default_codec()
+  if not isinstance(data, (bytes, bytearray)):
+    raise TypeError(f"decompress expects bytes, got {type(data).__name__}")
+  try:
+    return codec.decompress(tf.constant(bytes(data))).numpy()
+  except tf.errors.InvalidArgumentError as e:
+    match = _BITSTREAM_MESSAGE.search(e.message)
+    raise BitstreamError(match.group(0) if match else
+                         f"nlaic bitstream: cannot be decoded ({e.message.splitlines()[0]})") from None
+
+
+def compress_to_bpp(image, target_bpp, codec=None, iterations=7):
+  """Compresses at the highest quality whose size is at most `target_bpp`.
+
+  Bisects the continuous quality (rate grows with quality). Returns
+  (bytes, quality). If even quality 0 exceeds the target, returns quality 0.
+  """
+  codec = codec or default_codec()
+  image = _as_rgb8(image)
+  pixels = image.shape[0] * image.shape[1]
+  bpp = lambda data: 8. * len(data) / pixels
+  low, high = 0., num_levels(codec) - 1.
+  best = (compress(image, low, codec), low)
+  top = compress(image, high, codec)
+  if bpp(top) <= target_bpp:
+    return top, high
+  if bpp(best[0]) > target_bpp:
+    return best
+  for _ in range(iterations):
+    mid = (low + high) / 2
+    data = compress(image, mid, codec)
+    if bpp(data) <= target_bpp:
+      best, low = (data, mid), mid
+    else:
+      high = mid
+  return best

@@ -1,0 +1,66 @@
+"""What `nlaic compress` and `nlaic decompress` share: input listing, output naming, progress."""
+import logging
+from pathlib import Path
+
+from nlaic_tf.cli.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+
+def add_model_argument(parser) -> None:
+  parser.add_argument(
+      "--model", help="exported nlaic SavedModel folder (default: $NLAIC_MODEL or the "
+                      "shipped saved_models/nlaic_small)")
+
+
+def load_codec(args):
+  """The codec named by --model (or the default); UserError if missing."""
+  from nlaic_tf import zoo
+  try:
+    return zoo.load_codec(args.model)
+  except FileNotFoundError as e:
+    raise UserError(str(e)) from None
+
+
+def plan(inputs, output, files_of, suffix):
+  """Pairs (input file, output file) for a file, folder or glob `inputs`.
+
+  One input file: `output` is the output file (default: input with `suffix`).
+  Several inputs: `output` is a folder (created; default: beside each input).
+  """
+  try:
+    sources = files_of(inputs)
+  except FileNotFoundError as e:
+    raise UserError(str(e)) from None
+  single = len(sources) == 1 and Path(inputs).is_file()
+  if single:
+    target = Path(output) if output else sources[0].with_suffix(suffix)
+    if target.is_dir():
+      target = target / sources[0].with_suffix(suffix).name
+    return [(sources[0], target)]
+  if output:
+    Path(output).mkdir(parents=True, exist_ok=True)
+    return [(s, Path(output) / s.with_suffix(suffix).name) for s in sources]
+  return [(s, s.with_suffix(suffix)) for s in sources]
+
+
+def run_all(pairs, work, quiet):
+  """Applies work(src, dst) -> message to each pair; errors are reported, not fatal.
+
+  Returns the exit status: 0 if all succeeded, 1 otherwise.
+  """
+  from tqdm import tqdm
+  failures = 0
+  show_bar = len(pairs) > 1 and not quiet
+  for src, dst in tqdm(pairs, disable=not show_bar, unit="file"):
+    try:
+      message = work(src, dst)
+    except UserError as e:
+      failures += 1
+      logger.error("%s: %s", src, e)
+      continue
+    if not quiet:
+      (tqdm.write if show_bar else print)(message)
+  if failures:
+    logger.error("%d of %d files failed", failures, len(pairs))
+  return 1 if failures else 0

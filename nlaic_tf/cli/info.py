@@ -1,0 +1,51 @@
+"""Show the header of a .nlaic file and check its integrity (no TensorFlow needed).
+
+examples:
+  nlaic info photo.nlaic
+"""
+import json
+from pathlib import Path
+
+from nlaic_tf.cli import codec_files
+from nlaic_tf.cli.errors import UserError
+
+NAME = "info"
+HELP = "show and verify a .nlaic file's header"
+
+
+def add_arguments(parser) -> None:
+  parser.add_argument("file", metavar="FILE", help=".nlaic file")
+  codec_files.add_model_argument(parser)
+
+
+def _model_id(args):
+  """Hex model id of --model (or the default) from its model.json, if present."""
+  from nlaic_tf import zoo
+  path = Path(args.model or zoo.default_model_dir()) / "model.json"
+  try:
+    return json.loads(path.read_text())["model_id"]
+  except (OSError, ValueError, KeyError):
+    return None
+
+
+def run(args) -> int:
+  from nlaic_tf.bitstream import BitstreamError, read_header
+
+  try:
+    data = Path(args.file).read_bytes()
+    header = read_header(data)
+  except (OSError, BitstreamError) as e:
+    raise UserError(f"{args.file}: {e}") from None
+  model = header.model_id.hex()
+  known = _model_id(args)
+  match = ("unknown (no model.json)" if known is None else
+           "yes" if known == model else "NO: decode with the model that wrote it")
+  pixels = header.height * header.width
+  print(f"file:           {args.file} ({len(data)} bytes, {8 * len(data) / pixels:.4f} bpp)\n"
+        f"format version: {header.version}\n"
+        f"image size:     {header.width}x{header.height}\n"
+        f"quality:        {header.quality:.4g}\n"
+        f"streams:        z {header.z_length} bytes, y {header.y_length} bytes\n"
+        f"checksum:       {header.checksum:08x} (verified)\n"
+        f"model id:       {model} (matches the selected model: {match})")
+  return 0

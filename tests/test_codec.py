@@ -1,0 +1,137 @@
+"""Real compression with a tiny model: exact round trips, sizes, corrupt files."""
+import os
+import subprocess
+import sys
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import smooth_image
+from nlaic_tf import api
+from nlaic_tf.bitstream import HEADER_SIZE, BitstreamError, read_header
+from nlaic_tf.bitstream.container import adler32
+from nlaic_tf.bitstream.format import CHECKSUM_OFFSET
+
+
+def _round_trip(codec, image, quality):
+  data, y_enc, recon = codec.encode(image, np.float32(quality))
+  decoded, y_dec = codec.decode(data)
+  np.testing.assert_array_equal(y_dec.numpy(), y_enc.numpy())
+  np.testing.assert_array_equal(decoded.numpy(), recon.numpy())
+  return data.numpy(), decoded.numpy()
+
+
+@pytest.mark.parametrize("quality", [0., 1.])
+def test_round_trip_is_exact_at_each_level(tiny_codec, quality):
+  image = smooth_image(96, 128, seed=3)
+  data, decoded = _round_trip(tiny_codec, image, quality)
+  assert decoded.shape == image.shape and decoded.dtype == np.uint8
+  header = read_header(data)
+  assert (header.height, header.width, header.quality) == (96, 128, quality)
+  assert header.model_id == tiny_codec.model_id.numpy()
+
+
+def test_higher_quality_spends_more_bits(tiny_codec):
+  image = smooth_image(64, 64, seed=4)
+  sizes = [len(_round_trip(tiny_codec, image, q)[0]) for q in (0., .5, 1.)]
+  assert sizes[0] <= sizes[1] <= sizes[2] and sizes[0] < sizes[2]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 130), (3, 7), (65, 64), (130, 2)])
+def test_any_image_size(tiny_codec, shape):
+  image = smooth_image(*shape, seed=5)
+  _, decoded = _round_trip(tiny_codec, image, 1.)
+  assert decoded.shape == image.shape
+
+
+def test_api_converts_inputs(tiny_codec):
+  gray = smooth_image(20, 30)[..., 0]
+  rgba = np.dstack([smooth_image(20, 30), np.full((20, 30), 7, np.uint8)])
+  deep = smooth_image(20, 30).astype(np.uint16) * 257
+  for image in (gray, rgba, deep):
+    decoded = api.decompress(api.compress(image, 1, codec=tiny_codec), tiny_codec)
+    assert decoded.shape == (20, 30, 3)
+  with pytest.raises(ValueError, match="quality"):
+    api.compress(gray, 5, codec=tiny_codec)
+
+
+def test_adler32_matches_zlib():
+  for data in (b"", b"a", bytes(range(256)) * 41):
+    assert int(adler32(tf.constant(data))) == zlib.adler32(data)
+
+
+@pytest.fixture(scope="module")
+def stream(tiny_codec):
+  return tiny_codec.compress(smooth_image(70, 90, seed=6), np.float32(1.)).numpy()
+
+
+def _expect_error(codec, data, fragment):
+  with pytest.raises(BitstreamError, match=fragment):
+    api.decompress(bytes(data), codec)
+
+
+def test_flipped_byte_in_every_section_is_detected(tiny_codec, stream):
+  header = read_header(stream)
+  z_start = HEADER_SIZE
+  y_start = z_start + header.z_length
+  positions = {"magic": 1, "model_id": 9, "height": 15, "quality": 23,
+               "lengths": 27, "checksum": CHECKSUM_OFFSET + 1,
+               "z": z_start + header.z_length // 2, "y": y_start,
+               "y_end": len(stream) - 1}
+  for name, pos in positions.items():
+    data = bytearray(stream)
+    data[pos] ^= 0x10
+    with pytest.raises(BitstreamError):
+      api.decompress(bytes(data), tiny_codec)
+    with pytest.raises(BitstreamError):
+      read_header(bytes(data))
+
+
+@pytest.mark.parametrize("cut", [0, 5, HEADER_SIZE - 1, HEADER_SIZE, -10, -1])
+def test_truncated_streams(tiny_codec, stream, cut):
+  _expect_error(tiny_codec, stream[:cut], "truncated|length mismatch")
+  with pytest.raises(BitstreamError):
+    read_header(stream[:cut])
+
+
+def _rechecksummed(data):
+  data = bytearray(data)
+  checksum = zlib.adler32(bytes(data[HEADER_SIZE:]), zlib.adler32(bytes(data[:CHECKSUM_OFFSET])))
+  data[CHECKSUM_OFFSET:HEADER_SIZE] = struct.pack("<I", checksum)
+  return bytes(data)
+
+
+def test_wrong_magic_version_and_model(tiny_codec, stream):
+  _expect_error(tiny_codec, _rechecksummed(b"XXXX" + stream[4:]), "not an nlaic file")
+  _expect_error(tiny_codec, _rechecksummed(stream[:4] + b"\x09" + stream[5:]),
+                "unsupported format version")
+  _expect_error(tiny_codec, stream + b"\0", "length mismatch")
+  _expect_error(tiny_codec, b"not an image codec stream at all, just text", "not an nlaic file")
+  foreign = stream[:6] + bytes(8) + stream[14:]  # another model's identifier
+  _expect_error(tiny_codec, _rechecksummed(foreign), "different model")
+  with pytest.raises(TypeError):
+    api.decompress("a string", tiny_codec)
+
+
+def test_decoding_is_identical_across_thread_settings(tmp_path, tiny_codec):
+  """A stream encoded with the default (2) threads decodes exactly with 1 thread."""
+  weights = str(tmp_path / "weights")
+  tf.train.Checkpoint(model=tiny_codec.model).write(weights)
+  image = smooth_image(128, 96, seed=8)
+  data, _, recon = tiny_codec.encode(image, np.float32(1.))
+  (tmp_path / "stream.nlaic").write_bytes(data.numpy())
+  script = (
+      "import sys, numpy as np, tensorflow as tf\n"
+      "tf.config.threading.set_intra_op_parallelism_threads(1)\n"
+      "tf.config.threading.set_inter_op_parallelism_threads(1)\n"
+      "from nlaic_tf.zoo import build_codec\n"
+      f"codec = build_codec('tiny', {weights!r})\n"
+      f"data = open({str(tmp_path / 'stream.nlaic')!r}, 'rb').read()\n"
+      f"np.save({str(tmp_path / 'out.npy')!r}, codec.decompress(data).numpy())\n")
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  subprocess.run([sys.executable, "-c", script], check=True, env=env,
+                 cwd=os.path.dirname(os.path.dirname(__file__)))
+  np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), recon.numpy())

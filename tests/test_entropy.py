@@ -1,0 +1,95 @@
+"""Context model, wavefront schedule and Gaussian rate model."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nlaic_tf.entropy import ContextModel, ScaleTable, WavefrontSchedule, gaussian_bits
+from nlaic_tf.entropy.wavefront import wavefront_coefficients
+from nlaic_tf.layers.masked_conv3d import causal_offsets
+
+
+@pytest.mark.parametrize("k", [3, 5, 7, 11])
+def test_wavefront_respects_every_causal_dependency(k):
+  a, b, d = wavefront_coefficients(k)
+  for dc, dh, dw in causal_offsets(k):
+    assert a * dc + b * dh + d * dw < 0, (dc, dh, dw)
+  assert wavefront_coefficients(5) == (9, 3, 1)
+  assert wavefront_coefficients(11) == (36, 6, 1)
+
+
+@pytest.mark.parametrize("raster", [False, True])
+def test_schedule_covers_each_element_once(raster):
+  s = WavefrontSchedule(5, 4, 3, 5, raster=raster)
+  order = s.order.numpy()
+  assert sorted(order) == list(range(60))
+  assert int(tf.reduce_sum(s.counts)) == 60
+  assert int(s.num_steps) == (60 if raster else 9 * 3 + 3 * 2 + 4 + 1)
+  starts, counts = s.starts.numpy(), s.counts.numpy()
+  c, h, w = np.unravel_index(order, (4, 3, 5))
+  a, b, d = (15, 5, 1) if raster else (9, 3, 1)
+  t = a * c + b * h + d * w
+  for step in range(int(s.num_steps)):
+    assert (t[starts[step]:starts[step] + counts[step]] == step).all()
+
+
+def test_no_context_is_one_step():
+  assert int(WavefrontSchedule(1, 8, 4, 4).num_steps) == 1
+
+
+def _context_and_inputs(seed=0, k=3):
+  ctx = ContextModel(filters=4, kernel_size=k, hyper_features=2, hidden=(8,))
+  rng = np.random.default_rng(seed)
+  y = rng.normal(0, 2, size=(1, 3, 4, 5)).astype(np.float32)
+  hyper = rng.normal(size=(1, 3, 4, 10)).astype(np.float32)
+  ctx(y, hyper)
+  return ctx, y, hyper
+
+
+def test_context_model_is_causal():
+  """Changing y at element e changes no (mu, sigma) at e or before it in coding order."""
+  ctx, y, hyper = _context_and_inputs()
+  volume_order = lambda t: np.transpose(t[0], [2, 0, 1]).reshape(-1)
+  mu, sigma = (volume_order(t.numpy()) for t in ctx(y, hyper))
+  for flat in [0, 7, 31, 59]:
+    c, h, w = np.unravel_index(flat, (5, 3, 4))
+    changed = y.copy()
+    changed[0, h, w, c] += 4.
+    mu2, sigma2 = (volume_order(t.numpy()) for t in ctx(changed, hyper))
+    diff = np.maximum(np.abs(mu2 - mu), np.abs(sigma2 - sigma))
+    assert diff[:flat + 1].max() == 0.
+    if flat < 59:
+      assert diff[flat + 1:].max() > 0.
+
+
+def test_patch_path_matches_convolution_path():
+  ctx, y, hyper = _context_and_inputs(seed=1)
+  mu, sigma = ctx(y, hyper)
+  p = 1
+  vol = np.pad(np.transpose(y[0], [2, 0, 1]), p)
+  feats = hyper[0].reshape(3, 4, 5, 2)
+  for c, h, w in [(0, 0, 0), (2, 1, 3), (4, 2, 3)]:
+    patch = np.array([[vol[c + p + dc, h + p + dh, w + p + dw]
+                       for dc, dh, dw in ctx.offsets]], np.float32)
+    m, s = ctx.params_from_patches(patch, feats[h, w, c][None],
+                                   ctx.masked_conv.causal_matrix())
+    np.testing.assert_allclose(m[0], mu[0, h, w, c], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(s[0], sigma[0, h, w, c], rtol=1e-5, atol=1e-5)
+
+
+def test_gaussian_bits_match_discrete_probability():
+  from scipy.stats import norm
+  mu, sigma = np.float32(0.3), np.float32(1.7)
+  values = np.arange(-6, 7).astype(np.float32) + mu
+  expected = -np.log2(norm.cdf(values - mu + .5, scale=sigma) -
+                      norm.cdf(values - mu - .5, scale=sigma))
+  np.testing.assert_allclose(gaussian_bits(values, mu, sigma), expected, rtol=1e-4)
+
+
+def test_scale_table_index_is_nearest_in_log_domain():
+  table = ScaleTable(64, .11, 256.)
+  scales = table.scale(tf.range(64)).numpy()
+  assert np.isclose(scales[0], .11) and np.isclose(scales[-1], 256.)
+  np.testing.assert_array_equal(table.index(scales).numpy(), np.arange(64))
+  mid = np.sqrt(scales[10] * scales[11])
+  assert table.index([mid * .99, mid * 1.01]).numpy().tolist() == [10, 11]
+  assert table.index([1e-3, 1e4]).numpy().tolist() == [0, 63]

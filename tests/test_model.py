@@ -1,0 +1,74 @@
+"""NLAIC model: gradients, rate levels and that training reduces the loss."""
+import numpy as np
+import tensorflow as tf
+
+from conftest import smooth_image
+from nlaic_tf.models import RateGains
+from nlaic_tf.zoo import build_model
+
+
+def _batch(n=4, size=64, seed=0):
+  return np.stack([smooth_image(size, size, seed + i) for i in range(n)]) / 255.
+
+
+def test_forward_shapes_and_rates():
+  model = build_model("tiny")
+  x = _batch(2)
+  out = model(x, tf.constant([0., 1.]), training=True)
+  assert out["x_hat"].shape == x.shape
+  assert out["bits_y"].shape == (2,) and out["bits_z"].shape == (2,)
+  assert (out["bits_y"].numpy() > 0).all() and (out["bits_z"].numpy() > 0).all()
+
+
+def test_gradients_reach_every_trainable_variable():
+  model = build_model("tiny")
+  model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+  x = tf.constant(_batch(2, size=128), tf.float32)  # z is 2x2: attention varies
+  model.train_step(x)  # moves the zero-initialised non-local outputs off zero
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_mean(model.losses_per_example(x, tf.constant([0, 1]), True)["loss"])
+  grads = tape.gradient(loss, model.trainable_variables)
+  missing = [v.name for v, g in zip(model.trainable_variables, grads)
+             if g is None or not np.any(tf.convert_to_tensor(g).numpy())]
+  assert not missing
+
+
+def test_rate_gains_are_invertible_and_interpolate():
+  gains = RateGains([0.001, 0.01, 0.1], channels=5)
+  gains.build(None)
+  gains.log_gains.assign(np.random.default_rng(0).normal(size=(3, 5)))
+  y = tf.random.normal([3, 2, 2, 5], seed=1)
+  q = tf.constant([0., 1.3, 2.])
+  g = gains(q)
+  np.testing.assert_allclose((y * g) / g, y, rtol=1e-6)
+  log_g = gains.log_gains.numpy()
+  np.testing.assert_allclose(np.log(g[0, 0, 0]), log_g[0], rtol=1e-5)
+  np.testing.assert_allclose(np.log(g[2, 0, 0]), log_g[2], rtol=1e-5)
+  np.testing.assert_allclose(np.log(g[1, 0, 0]), .7 * log_g[1] + .3 * log_g[2],
+                             rtol=1e-5)
+  # Out-of-range qualities clip to the end levels.
+  np.testing.assert_allclose(gains(tf.constant([-1., 9.])).numpy(),
+                             gains(tf.constant([0., 2.])).numpy())
+
+
+def test_initial_gains_order_levels_by_rate():
+  model = build_model("tiny")
+  x = _batch(2)
+  bpp = [float(tf.reduce_mean(model.losses_per_example(
+      x, tf.fill([2], float(q)), training=False)["bpp"])) for q in (0, 1)]
+  assert bpp[0] < bpp[1]
+
+
+def test_training_steps_reduce_the_loss():
+  tf.keras.utils.set_random_seed(0)
+  model = build_model("tiny")
+  model.compile(optimizer=tf.keras.optimizers.Adam(2e-3))
+  x = tf.constant(_batch(4, seed=10), tf.float32)
+  levels = tf.constant([0, 1, 0, 1])
+  evaluate = lambda: float(tf.reduce_mean(
+      model.losses_per_example(x, levels, training=False)["loss"]))
+  before = evaluate()
+  step = tf.function(model.train_step)
+  for _ in range(40):
+    step(x)
+  assert evaluate() < 0.7 * before

@@ -1,0 +1,59 @@
+"""Trainer: checkpoints resume exactly (step, optimizer state, data position)."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from conftest import smooth_image
+from nlaic_tf.models import get_config
+from nlaic_tf.training import Trainer, TrainingOptions
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+  folder = tmp_path_factory.mktemp("images")
+  for i in range(5):
+    Image.fromarray(smooth_image(80 + 8 * i, 96, seed=i)).save(folder / f"{i}.png")
+  return str(folder)
+
+
+def _options(workdir, image_dir, steps):
+  return TrainingOptions(
+      workdir=str(workdir), train_glob=os.path.join(image_dir, "*.png"),
+      val_glob=os.path.join(image_dir, "*.png"), crop=64, batch_size=2,
+      steps=steps, lr=1e-3, val_every=4, val_images=2, val_crop=64,
+      log_every=2, checkpoint_minutes=1e9)
+
+
+def test_resume_continues_with_same_step_optimizer_and_data(tmp_path, image_dir):
+  config = get_config("tiny")
+  first = Trainer(config, _options(tmp_path, image_dir, steps=4))
+  logs = []
+  first.run(log=logs.append)
+  assert any("validation at step 4" in line for line in logs)
+  assert os.path.exists(tmp_path / "best" / "weights.index")
+  assert os.path.exists(tmp_path / "history.jsonl")
+  expected_batch = next(first.iterator).numpy()
+
+  resumed = Trainer(config, _options(tmp_path, image_dir, steps=6))
+  message = resumed.restore()
+  assert "at step 4" in message
+  assert int(resumed.step) == 4
+  assert int(resumed.optimizer.iterations) == int(first.optimizer.iterations) == 4
+  for a, b in zip(first.optimizer.variables, resumed.optimizer.variables):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  for a, b in zip(first.model.weights, resumed.model.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  np.testing.assert_array_equal(next(resumed.iterator).numpy(), expected_batch)
+
+
+def test_run_stops_at_nan_without_saving(tmp_path, image_dir):
+  trainer = Trainer(get_config("tiny"), _options(tmp_path, image_dir, steps=3))
+  weight = trainer.model.synthesis.layers[-1].bias
+  weight.assign(tf.fill(weight.shape, np.nan))
+  logs = []
+  assert trainer.run(log=logs.append) == dict(stopped="nan")
+  assert not os.path.exists(tmp_path / "checkpoints" / "checkpoint")
+  assert any("stopped" in line for line in logs)
