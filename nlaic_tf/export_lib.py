@@ -3,7 +3,7 @@
 Layout of an export directory `out`:
 
   out/saved_model.pb, out/variables/   the `NLAICCodec` module; signatures
-      compress:   image uint8 [H, W, 3], quality float32 [] -> {"bitstream": string []}
+      compress:   image uint8 [H, W, 3], quality float32 [] -> {"bitstream_bytes": string []}
       decompress: bitstream string [] -> {"image": uint8 [H, W, 3]}
     and the attributes compress, decompress, encode, decode, model_id,
     config_json (tf.functions and variables, as on `NLAICCodec`).
@@ -40,6 +40,10 @@ TFLITE_TOLERANCE = 1e-3
 _IMAGE = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
 _QUALITY = tf.TensorSpec([], tf.float32, name="quality")
 _BITSTREAM = tf.TensorSpec([], tf.string, name="bitstream")
+# Output name of the compress signature. TF Serving's REST API base64-encodes
+# ({"b64": ...}) only string outputs whose name ends in "_bytes"; any other
+# string output is written raw into the JSON, which corrupts binary data.
+BITSTREAM_OUTPUT = "bitstream_bytes"
 
 
 class ExportError(RuntimeError):
@@ -68,7 +72,7 @@ def _without_keras_traces():
 def serving_signatures(codec: NLAICCodec):
   """{"compress", "decompress"} concrete functions with named outputs.
 
-  compress(image uint8 [H, W, 3], quality float32 []) -> {"bitstream": string []};
+  compress(image uint8 [H, W, 3], quality float32 []) -> {BITSTREAM_OUTPUT: string []};
   rejects a quality outside [0, num_levels - 1] (the decoder would refuse it).
   decompress(bitstream string []) -> {"image": uint8 [H, W, 3]}.
   """
@@ -80,7 +84,7 @@ def serving_signatures(codec: NLAICCodec):
         tf.logical_and(quality >= 0., quality <= top), True,
         message=f"quality must be in [0, {top:g}] (the model's rate levels)")
     with tf.control_dependencies([check]):
-      return {"bitstream": codec.compress(image, quality)}
+      return {BITSTREAM_OUTPUT: codec.compress(image, quality)}
 
   @tf.function(input_signature=[_BITSTREAM])
   def decompress(bitstream):
@@ -114,7 +118,7 @@ def check_saved_model(codec: NLAICCodec, path: str, image: np.ndarray,
         "differ)")
   exported = loaded.signatures["compress"](
       image=tf.constant(image), quality=tf.constant(quality, tf.float32))
-  if exported["bitstream"].numpy() != bitstream.numpy():
+  if exported[BITSTREAM_OUTPUT].numpy() != bitstream.numpy():
     raise ExportError("the exported compress signature writes a different "
                       "bitstream from the Python codec")
 
@@ -282,7 +286,7 @@ def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
       signatures=dict(
           compress=dict(inputs=dict(image="uint8 [H, W, 3]",
                                     quality=f"float32 [] in [0, {codec.num_levels - 1}]"),
-                        outputs=dict(bitstream="string []")),
+                        outputs={BITSTREAM_OUTPUT: "string []"}),
           decompress=dict(inputs=dict(bitstream="string []"),
                           outputs=dict(image="uint8 [H, W, 3]"))),
       tflite=tflite_report or None,

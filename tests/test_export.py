@@ -49,7 +49,7 @@ def test_other_process_with_only_tensorflow_compression(tiny_codec, exported, tm
       np.save("decoded.npy", image.numpy())
       out = model.signatures["compress"](image=tf.constant(np.load("image.npy")),
                                          quality=tf.constant({QUALITY}))
-      open("out.nlaic", "wb").write(out["bitstream"].numpy())
+      open("out.nlaic", "wb").write(out["bitstream_bytes"].numpy())
       assert np.array_equal(model.decompress(data).numpy(), image.numpy())
       assert not [m for m in sys.modules if m.startswith("nlaic_tf")]
       """), cwd=tmp_path)
@@ -74,7 +74,7 @@ def test_saved_model_cli_lists_signatures(exported, tmp_path):
   assert "inputs['image']" in compress and "DT_UINT8" in compress
   assert "shape: (-1, -1, 3)" in compress
   assert "inputs['quality']" in compress and "DT_FLOAT" in compress
-  assert "outputs['bitstream']" in compress and "DT_STRING" in compress
+  assert "outputs['bitstream_bytes']" in compress and "DT_STRING" in compress
   assert "inputs['bitstream']" in decompress and "DT_STRING" in decompress
   assert "outputs['image']" in decompress and "DT_UINT8" in decompress
 
