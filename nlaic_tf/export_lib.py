@@ -20,6 +20,7 @@ then swapped in, so a failed export never replaces a good one.
 """
 import contextlib
 import datetime
+import importlib.metadata
 import json
 import os
 import shutil
@@ -27,7 +28,6 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_compression as tfc
 
 from nlaic_tf.models import ModelConfig
 from nlaic_tf.models.codec import NLAICCodec
@@ -270,6 +270,13 @@ def check_weights_config(config: ModelConfig, weights):
         f"not {config.name!r}; pass --config {trained.get('name')}")
 
 
+def _package_version(name):
+  try:
+    return importlib.metadata.version(name)
+  except importlib.metadata.PackageNotFoundError:
+    return None
+
+
 def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
   """The contents of model.json (a dict)."""
   metrics = weights_metadata(weights)
@@ -282,7 +289,7 @@ def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
       exported=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),
       tensorflow=tf.__version__,
-      tensorflow_compression=getattr(tfc, "__version__", None),
+      tensorflow_compression=_package_version("tensorflow-compression"),
       signatures=dict(
           compress=dict(inputs=dict(image="uint8 [H, W, 3]",
                                     quality=f"float32 [] in [0, {codec.num_levels - 1}]"),
