@@ -6,14 +6,15 @@ mistakes the user can fix; `main` prints its message and returns 1.
 """
 import argparse
 import logging
+import os
 import sys
 from typing import List, Optional
 
 from nlaic_tf import __version__
-from nlaic_tf.cli import bdrate, evaluate
+from nlaic_tf.cli import bdrate, codecs, evaluate
 from nlaic_tf.cli.errors import UserError
 
-COMMANDS = (evaluate, bdrate)
+COMMANDS = (evaluate, bdrate, codecs)
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -56,6 +57,9 @@ def main(argv: Optional[List[str]] = None) -> int:
   except KeyboardInterrupt:
     print(f"nlaic {args.command}: interrupted", file=sys.stderr)
     return 130
+  except BrokenPipeError:  # The reader of stdout went away (e.g. `| head`).
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141
 
 
 if __name__ == "__main__":

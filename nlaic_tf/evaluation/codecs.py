@@ -108,8 +108,8 @@ class JpegCodec(_PillowCodec):
     self.label = f"JPEG {subsampling}"
     self.settings = (f"libjpeg-turbo via Pillow, baseline, {subsampling} chroma, "
                      "optimized Huffman tables, standard quantization tables")
-    self.qualities = ((3, 5, 10, 20, 30, 45, 60, 75) if subsampling == "4:2:0"
-                      else (3, 5, 9, 17, 27, 40, 55, 70))
+    self.qualities = ((3, 5, 10, 20, 30, 45, 60, 75, 82) if subsampling == "4:2:0"
+                      else (3, 5, 9, 17, 27, 40, 55, 70, 77))
 
   def _save_options(self, image, quality):
     return {"quality": quality, "subsampling": self._subsampling, "optimize": True}
@@ -157,12 +157,13 @@ class AvifCodec(_PillowCodec):
   name = "avif"
   label = "AVIF 4:4:4"
   pil_format = "AVIF"
-  speed = 4
+  speed = 2
   settings = (f"libavif + libaom via Pillow, 4:4:4 chroma, 8 bit, full range, "
-              f"speed {speed} (of 0 slowest .. 10 fastest), one thread; decoded by dav1d")
+              f"speed {speed} (of 0 slowest .. 10 fastest), tune=psnr, one thread; "
+              "decoded by dav1d")
   quality_help = "libavif quality, 0 (worst) to 100 (lossless)"
   quality_range = (0, 100)
-  qualities = (15, 25, 35, 45, 55, 63, 70, 76)
+  qualities = (8, 15, 22, 30, 38, 46, 54, 62, 70)
 
   def unavailable_reason(self):
     from PIL import features
@@ -172,7 +173,7 @@ class AvifCodec(_PillowCodec):
 
   def _save_options(self, image, quality):
     return {"quality": quality, "subsampling": "4:4:4", "speed": self.speed,
-            "codec": "aom", "max_threads": 1}
+            "codec": "aom", "max_threads": 1, "advanced": {"tune": "psnr"}}
 
 
 class HeicCodec(Codec):
@@ -182,11 +183,11 @@ class HeicCodec(Codec):
   label = "HEVC intra (HEIC 4:4:4)"
   x265_preset = "veryslow"
   settings = (f"libheif + x265 via pillow-heif, HEIC container, 4:4:4 chroma, 8 bit, "
-              f"full range, x265 preset {x265_preset}, one thread pool of 1; "
+              f"full range, x265 preset {x265_preset}, tune=psnr, thread pool of one; "
               "decoded by libde265")
   quality_help = "libheif quality, 0 (worst) to 100"
   quality_range = (0, 100)
-  qualities = (10, 20, 30, 38, 45, 52, 58, 63)
+  qualities = (8, 12, 18, 24, 30, 36, 42, 48, 52)
 
   def unavailable_reason(self):
     try:
@@ -202,7 +203,7 @@ class HeicCodec(Codec):
     buffer = io.BytesIO()
     pillow_heif.from_pillow(Image.fromarray(image, "RGB")).save(
         buffer, format="HEIF", quality=quality, chroma=444,
-        enc_params={"preset": self.x265_preset, "x265:pools": "1"})
+        enc_params={"preset": self.x265_preset, "tune": "psnr", "x265:pools": "1"})
     return buffer.getvalue()
 
   def _decode(self, data):
