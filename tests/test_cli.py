@@ -23,7 +23,6 @@ def test_parse_qualities():
 @pytest.mark.parametrize("argv, message", [
     (["evaluate", "--images", "/nonexistent/kodak"], "no such folder or file"),
     (["evaluate", "--codecs", "jpeg420,bpg"], "unknown codec 'bpg'"),
-    (["evaluate", "--codecs", "jpeg420", "--qualities", "150"], "outside [1, 100]"),
     (["evaluate", "--anchors", "nobody2020"], "unknown published curve"),
     (["evaluate", "--limit", "0"], "--limit must be at least 1"),
     (["bdrate", "/nonexistent.csv"], "no such file"),
@@ -33,6 +32,14 @@ def test_user_errors_exit_1_with_a_message(argv, message, capsys):
   assert main(argv) == 1
   err = capsys.readouterr().err
   assert message in err and "Traceback" not in err
+
+
+def test_invalid_quality_is_a_user_error(tmp_path, capsys):
+  (tmp_path / "a.png").write_bytes(b"")
+  assert main(["evaluate", "--images", str(tmp_path), "--codecs", "jpeg420",
+               "--qualities", "150", "--out", str(tmp_path / "out"), "--no-progress"]) == 1
+  assert "jpeg420: quality 150 outside [1, 100]" in capsys.readouterr().err
+  assert not (tmp_path / "out").exists()
 
 
 def test_bdrate_rejects_a_file_that_is_not_a_summary(tmp_path, capsys):

@@ -172,3 +172,16 @@ def test_one_kodak_image_with_jpeg_gives_textbook_numbers():
                             {"jpeg420": [75]}, progress=False)
   (m,) = result.measurements
   assert 0.3 < m.bpp < 2.0 and 32 < m.psnr < 45 and 0.97 < m.ms_ssim < 1.0
+
+
+def test_parallel_workers_measure_the_same_as_one(tmp_path, make_image):
+  for seed in (1, 2):
+    Image.fromarray(make_image(24, 32, seed=seed)).save(tmp_path / f"{seed}.png")
+  paths = sorted(tmp_path.iterdir())
+  jpeg = [codecs.get_codec("jpeg444")]
+  serial = harness.evaluate(paths, jpeg, {"jpeg444": [30, 70]}, progress=False)
+  parallel = harness.evaluate(paths, jpeg, {"jpeg444": [30, 70]}, workers=2, progress=False)
+  def key(m):
+    return (m.image, m.quality, m.bytes, m.psnr)
+  assert [key(m) for m in parallel.measurements] == [key(m) for m in serial.measurements]
+  assert len(serial.measurements) == 4

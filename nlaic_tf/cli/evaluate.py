@@ -10,6 +10,7 @@ examples:
   nlaic evaluate --codecs jpeg420 --limit 2 --out runs/demo
   nlaic evaluate --images 'photos/*.png' --codecs webp --qualities webp:50,75,90
 """
+import glob
 import logging
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -53,6 +54,14 @@ def _split(text: str) -> List[str]:
   return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _default_name(images: str) -> str:
+  """Output prefix for --images: a folder's name, a file's stem, or "images" for a glob."""
+  path = Path(images.rstrip("/"))
+  if path.is_file():
+    return path.stem
+  return "images" if glob.has_magic(images) or not path.name else path.name
+
+
 def parse_qualities(specs: Sequence[str], codec_names: Sequence[str]) -> Dict[str, List[float]]:
   """Turns ["jpeg420:10,50", "20,80"] into a grid per codec name.
 
@@ -89,9 +98,6 @@ def run(args) -> int:
   try:
     codecs = codec_registry.get_codecs(_split(args.codecs))
     qualities = parse_qualities(args.qualities, [c.name for c in codecs])
-    for codec in codecs:
-      for quality in qualities.get(codec.name, ()):
-        codec.check_quality(quality)
     anchors = published.load_published(_split(args.anchors)) if args.anchors else []
   except ValueError as e:
     raise UserError(str(e)) from None
@@ -111,15 +117,16 @@ def run(args) -> int:
     logger.warning("ignoring %d file(s) without an image suffix: %s", len(ignored),
                    ", ".join(p.name for p in ignored))
   paths = paths[:args.limit]
-  name = args.name or Path(args.images.rstrip("/")).name or "images"
-  if any(ch in name for ch in "*?["):
-    name = "images"
+  name = args.name or _default_name(args.images)
   logger.info("evaluating %d codec(s) on %d image(s) from %s", len(codecs), len(paths),
               args.images)
 
   with logging_redirect_tqdm():
-    result = harness.evaluate(paths, codecs, qualities, workers=args.workers,
-                              progress=not args.no_progress)
+    try:
+      result = harness.evaluate(paths, codecs, qualities, workers=args.workers,
+                                progress=not args.no_progress)
+    except ValueError as e:  # An invalid quality, found before any work.
+      raise UserError(str(e)) from None
   try:
     written = harness.write_outputs(result, codecs, Path(args.out), name, anchors,
                                     title=f"{name}: {len(paths)} image(s)")

@@ -18,9 +18,8 @@ from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from nlaic_tf.evaluation.codecs import Quality
 from nlaic_tf.io.atomic import atomic_write
-
-Quality = Union[int, float]
 
 
 @dataclasses.dataclass(frozen=True)
