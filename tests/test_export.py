@@ -15,6 +15,13 @@ QUALITY = 1.
 
 
 @pytest.fixture(scope="module")
+def tiny_codec():
+  """NLAICCodec of the "tiny" configuration with random weights."""
+  from nlaic_tf.zoo import build_codec
+  return build_codec("tiny")
+
+
+@pytest.fixture(scope="module")
 def exported(tiny_codec, tmp_path_factory):
   """Directory of an export of the tiny codec (checks are run by the tests)."""
   from nlaic_tf import export_lib
@@ -128,3 +135,11 @@ def test_failed_export_leaves_previous_export_intact(tiny_codec, exported,
     export_lib.export(tiny_codec, exported, check=False, log=lambda _: None)
   assert _tree_digest(exported) == before
   assert sorted(os.listdir(os.path.dirname(exported))) == entries
+
+
+def test_compress_signature_rejects_quality_outside_levels(exported):
+  import tensorflow as tf
+  from nlaic_tf.zoo import load_codec
+  compress = load_codec(exported).signatures["compress"]
+  with pytest.raises(tf.errors.InvalidArgumentError, match="quality must be in"):
+    compress(image=tf.zeros([16, 16, 3], tf.uint8), quality=tf.constant(2.5))

@@ -1,0 +1,286 @@
+"""Encode/decode time, bits per pixel, sequential steps and peak memory of the codec.
+
+  python benchmarks/coding_speed.py                      # shipped SavedModel, all Kodak
+  python benchmarks/coding_speed.py --images 2 --raster_images 1 --raster_crop 128
+  python benchmarks/coding_speed.py --model '' --config small --weights runs/small/best/weights
+
+Cases, each in its own subprocess (peak memory = that process's ru_maxrss):
+  - wavefront: every Kodak image (or the first --images), and one 3840x2160
+    image tiled from Kodak (--fourk);
+  - raster vs wavefront: the first --raster_images Kodak images, cropped to the
+    top-left --raster_crop x --raster_crop pixels (0: whole image), coded in both
+    orders by the same weights; the table reports raster time / wavefront time.
+
+The wavefront codec is the SavedModel at --model (what the `nlaic` command runs)
+if it exists, else `build_codec(--config, --weights)`. Raster order is
+`build_codec(config, weights, raster=True)` on the same weights (the
+SavedModel's variables), checked to have the same model id. Each process first
+codes a 64x64 image untimed (function instantiation), then times `compress`
+and `decompress` (the functions the `nlaic` command and the SavedModel's
+signatures run) once at first call for that image size ("1st", what a one-image
+command pays) and --repeats more times (the fastest is shown). Exactness:
+`encode` (bitstream, latents, reconstruction) must give the same bytes as
+`compress`, `decode` the same latents, and every `decompress` the encoder's
+reconstruction. Peak memory covers all of these calls.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+from absl import app, flags
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KODAK_DIR = os.path.join(REPO_ROOT, "..", "shared", "data", "kodak")
+FOURK = (2160, 3840)  # height, width
+_RESULT = "RESULT "
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "Exported SavedModel (default: the shipped one, "
+                    "nlaic_tf.zoo.default_model_dir()); '' to use --config/--weights.")
+flags.DEFINE_string("config", "small", "Configuration when not using a SavedModel.")
+flags.DEFINE_string("weights", None, "Checkpoint prefix when not using a SavedModel.")
+flags.DEFINE_string("kodak_dir", KODAK_DIR, "Folder of kodim*.png.")
+flags.DEFINE_integer("images", 0, "Kodak images to code in wavefront order (0: all).")
+flags.DEFINE_bool("fourk", True, "Also code a 3840x2160 image tiled from Kodak.")
+flags.DEFINE_integer("raster_images", 1, "Kodak images to code in both orders (0: none).")
+flags.DEFINE_integer("raster_crop", 128,
+                     "Top-left crop (pixels, square) of the raster comparison images; "
+                     "0: whole image (~196k sequential steps, minutes per image).")
+flags.DEFINE_float("quality", 3., "Rate level in [0, num_levels - 1].")
+flags.DEFINE_integer("repeats", 1, "Timed compress+decompress rounds per case after the "
+                     "first round (first call at that image size, timed separately).")
+flags.DEFINE_integer("threads", 0, "Intra-op threads (0: TensorFlow's default).")
+flags.DEFINE_string("child", None, "Internal: JSON case to run in this process.")
+
+
+# ----------------------------------------------------------------- images
+
+
+def kodak_files():
+  files = sorted(f for f in os.listdir(FLAGS.kodak_dir)
+                 if f.startswith("kodim") and f.endswith(".png"))
+  if not files:
+    raise FileNotFoundError(f"no kodim*.png in {FLAGS.kodak_dir}")
+  return [os.path.join(FLAGS.kodak_dir, f) for f in files]
+
+
+def fourk_image():
+  """uint8 [2160, 3840, 3]: the landscape Kodak images (768x512) tiled in
+  file order, 5 across and 5 down (row-major), cut to 2160 rows."""
+  import numpy as np
+  from nlaic_tf.io import read_image
+  tiles = [im for im in map(read_image, kodak_files()) if im.shape[:2] == (512, 768)]
+  rows, cols = -(-FOURK[0] // 512), -(-FOURK[1] // 768)
+  grid = [np.concatenate([tiles[(r * cols + c) % len(tiles)] for c in range(cols)], 1)
+          for r in range(rows)]
+  return np.concatenate(grid, 0)[:FOURK[0], :FOURK[1]]
+
+
+def case_image(case):
+  """The uint8 [H, W, 3] image of a case: {"image": path or "4k", "crop": int}."""
+  from nlaic_tf.io import read_image
+  image = fourk_image() if case["image"] == "4k" else read_image(case["image"])
+  crop = case.get("crop") or 0
+  return image[:crop, :crop] if crop else image
+
+
+# ----------------------------------------------------------------- codecs
+
+
+def _saved_model_dir():
+  from nlaic_tf import zoo
+  path = zoo.default_model_dir() if FLAGS.model is None else FLAGS.model
+  if path and os.path.exists(os.path.join(path, "saved_model.pb")):
+    return path
+  if FLAGS.model:
+    raise FileNotFoundError(f"no SavedModel at --model={FLAGS.model!r}")
+  return None
+
+
+def model_source():
+  """Describes the weights: {"saved_model": dir} or {"config", "weights"}."""
+  path = _saved_model_dir()
+  if path:
+    return dict(saved_model=os.path.abspath(path))
+  if not FLAGS.weights:
+    raise ValueError("no SavedModel found: pass --weights (and --config), or --model. "
+                     "Both orders must use the same trained weights.")
+  return dict(config=FLAGS.config, weights=FLAGS.weights)
+
+
+def load(source, raster):
+  """-> (codec with encode/decode, model id hex)."""
+  from nlaic_tf import zoo
+  from nlaic_tf.models import ModelConfig
+  if "saved_model" in source and not raster:
+    codec = zoo.load_codec(source["saved_model"])
+  elif "saved_model" in source:
+    with open(os.path.join(source["saved_model"], "model.json")) as f:
+      config = ModelConfig.from_json(json.dumps(json.load(f)["config"]))
+    weights = os.path.join(source["saved_model"], "variables", "variables")
+    codec = zoo.build_codec(config, weights, raster=True)
+  else:
+    codec = zoo.build_codec(source["config"], source["weights"], raster=raster)
+  return codec, codec.model_id.numpy().hex()
+
+
+def sequential_steps(config_json, height, width, raster):
+  """Coding steps of the latent of an image of height x width (padded to 64)."""
+  from nlaic_tf.entropy.wavefront import wavefront_coefficients
+  from nlaic_tf.models import ModelConfig
+  from nlaic_tf.models.codec import PAD_MULTIPLE
+  config = ModelConfig.from_json(config_json)
+  c = config.latent_channels
+  h, w = (-(-s // PAD_MULTIPLE) * PAD_MULTIPLE // 16 for s in (height, width))
+  if raster:
+    return c * h * w
+  a, b, d = wavefront_coefficients(config.context_kernel)
+  return a * (c - 1) + b * (h - 1) + d * (w - 1) + 1
+
+
+# ------------------------------------------------------------ one case
+
+
+def _timed(function, *args):
+  """-> (function(*args) as NumPy, seconds)."""
+  start = time.perf_counter()
+  result = function(*args).numpy()
+  return result, time.perf_counter() - start
+
+
+def check_exact(codec, image, quality, bitstream):
+  """True if `encode` writes `bitstream`, and `decode` of it returns the
+  encoder's latents and reconstruction. Returns (exact, reconstruction)."""
+  import numpy as np
+  expected, y_encoded, reconstruction = codec.encode(image, quality)
+  decoded, y_decoded = codec.decode(bitstream)
+  reconstruction = reconstruction.numpy()
+  exact = (expected.numpy() == bitstream and
+           np.array_equal(y_decoded.numpy(), y_encoded.numpy()) and
+           np.array_equal(decoded.numpy(), reconstruction))
+  return bool(exact), reconstruction
+
+
+def measure(case):
+  """Codes one image in one order; returns times, size, steps, exactness, peak memory."""
+  import numpy as np
+  import tensorflow as tf
+  if FLAGS.threads:
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+  codec, model_id = load(case["source"], case["raster"])
+  image = case_image(case)
+  quality = tf.constant(FLAGS.quality, tf.float32)
+  warm = np.zeros([64, 64, 3], np.uint8) + 128
+  codec.decompress(codec.compress(warm, quality))
+  codec.decode(codec.encode(warm, quality)[0])
+  bitstream, first_encode_s = _timed(codec.compress, image, quality)
+  decoded, first_decode_s = _timed(codec.decompress, bitstream)
+  exact, reconstruction = check_exact(codec, image, quality, bitstream)
+  exact &= np.array_equal(decoded, reconstruction)
+  encode_s, decode_s = [first_encode_s], [first_decode_s]
+  for _ in range(FLAGS.repeats):
+    again, seconds = _timed(codec.compress, image, quality)
+    encode_s.append(seconds)
+    decoded, seconds = _timed(codec.decompress, bitstream)
+    decode_s.append(seconds)
+    exact &= again == bitstream and np.array_equal(decoded, reconstruction)
+  height, width = image.shape[:2]
+  return dict(
+      name=case["name"], group=case["group"], raster=case["raster"],
+      height=height, width=width, model_id=model_id,
+      encode_s=min(encode_s[1:] or encode_s), decode_s=min(decode_s[1:] or decode_s),
+      first_encode_s=first_encode_s, first_decode_s=first_decode_s,
+      bpp=8. * len(bitstream) / (height * width), exact=bool(exact),
+      steps=sequential_steps(codec.config_json.numpy().decode(), height, width,
+                             case["raster"]),
+      peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.)
+
+
+def run_child(case):
+  """Runs `measure(case)` in a fresh interpreter; returns its dict."""
+  argv = [sys.executable, os.path.abspath(__file__), "--child=" + json.dumps(case)]
+  argv += [f"--{name}={FLAGS[name].value}"
+           for name in ("kodak_dir", "quality", "threads", "repeats")]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+             PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get("PYTHONPATH", "")]))
+  result = subprocess.run(argv, env=env, capture_output=True, text=True)
+  lines = [l for l in result.stdout.splitlines() if l.startswith(_RESULT)]
+  if result.returncode != 0 or not lines:
+    raise RuntimeError(f"{case['name']}: benchmark process failed "
+                       f"(exit {result.returncode}):\n{result.stderr[-3000:]}")
+  return json.loads(lines[-1][len(_RESULT):])
+
+
+# ----------------------------------------------------------------- report
+
+
+def cases(source):
+  """All cases of this run, as JSON-able dicts."""
+  files = kodak_files()
+  chosen = files[:FLAGS.images] if FLAGS.images else files
+  out = [dict(name=os.path.basename(f), group="kodak", image=f, raster=False)
+         for f in chosen]
+  if FLAGS.fourk:
+    out.append(dict(name="kodak-tiled-4k", group="4k", image="4k", raster=False))
+  for f in files[:FLAGS.raster_images]:
+    crop = FLAGS.raster_crop
+    name = os.path.basename(f) + (f" crop {crop}" if crop else "")
+    out += [dict(name=name, group="orders", image=f, crop=crop, raster=raster)
+            for raster in (False, True)]
+  for case in out:
+    case["source"] = source
+  return out
+
+
+def print_tables(rows):
+  print(f"{'image':<26} {'order':<9} {'size':>9} {'steps':>7} {'encode s':>9} "
+        f"{'decode s':>9} {'1st enc':>8} {'1st dec':>8} {'bpp':>7} {'peak MB':>8} exact")
+  for r in rows:
+    print(f"{r['name']:<26} {'raster' if r['raster'] else 'wavefront':<9} "
+          f"{r['width']:>4}x{r['height']:<4} {r['steps']:>7} {r['encode_s']:>9.3f} "
+          f"{r['decode_s']:>9.3f} {r['first_encode_s']:>8.3f} {r['first_decode_s']:>8.3f} "
+          f"{r['bpp']:>7.4f} {r['peak_mb']:>8.0f} {'yes' if r['exact'] else 'NO'}")
+  kodak = [r for r in rows if r["group"] == "kodak"]
+  if kodak:
+    n = len(kodak)
+    print(f"\nKodak mean over {n} image(s): encode {sum(r['encode_s'] for r in kodak) / n:.3f} s, "
+          f"decode {sum(r['decode_s'] for r in kodak) / n:.3f} s, "
+          f"{sum(r['bpp'] for r in kodak) / n:.4f} bpp, "
+          f"max peak {max(r['peak_mb'] for r in kodak):.0f} MB")
+  pairs = {}
+  for r in rows:
+    if r["group"] == "orders":
+      pairs.setdefault(r["name"], {})[r["raster"]] = r
+  for name, pair in pairs.items():
+    if len(pair) == 2:
+      wave, raster = pair[False], pair[True]
+      print(f"raster / wavefront on {name}: steps {raster['steps'] / wave['steps']:.1f}x, "
+            f"encode {raster['encode_s'] / wave['encode_s']:.1f}x, "
+            f"decode {raster['decode_s'] / wave['decode_s']:.1f}x")
+  if not all(r["exact"] for r in rows):
+    print("ERROR: some decodes differ from the encoder's reconstruction")
+  if len({r["model_id"] for r in rows}) > 1:
+    print("ERROR: the cases did not all use the same weights (model ids differ)")
+
+
+def main(argv):
+  del argv
+  if FLAGS.child:
+    print(_RESULT + json.dumps(measure(json.loads(FLAGS.child))), flush=True)
+    return 0
+  source = model_source()
+  print(f"model: {source}; quality {FLAGS.quality:g}; one process per row", flush=True)
+  rows = []
+  for case in cases(source):
+    print(f"  {case['name']} ({'raster' if case['raster'] else 'wavefront'}) ...",
+          file=sys.stderr, flush=True)
+    rows.append(run_child(case))
+  print_tables(rows)
+  return 0 if all(r["exact"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+  app.run(main)
