@@ -20,7 +20,7 @@ flags.DEFINE_string("out", "saved_models/nlaic_small", "Export directory (replac
 flags.DEFINE_bool("tflite", True, "Also write tflite/analysis.tflite and tflite/synthesis.tflite.")
 flags.DEFINE_bool("check", True,
                   "Verify the SavedModel round trip and the TFLite transforms against Keras "
-                  "(at 64x64 and 128x192); fail the export on a mismatch.")
+                  "(at 64x64 and 320x448); fail the export on a mismatch.")
 
 
 def main(argv):
