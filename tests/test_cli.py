@@ -26,6 +26,7 @@ def test_parse_qualities():
     (["evaluate", "--anchors", "nobody2020"], "unknown published curve"),
     (["evaluate", "--limit", "0"], "--limit must be at least 1"),
     (["bdrate", "/nonexistent.csv"], "no such file"),
+    (["summary", "/nonexistent.csv"], "no such file"),
     (["evaluate", "--no-such-option"], "unrecognized arguments"),
 ])
 def test_user_errors_exit_1_with_a_message(argv, message, capsys):
@@ -75,3 +76,14 @@ def test_python_dash_m_runs_the_cli_without_importing_tensorflow():
                           timeout=120)
   assert result.returncode == 0, result.stderr
   assert "hevc: HEVC intra" in result.stdout
+
+
+def test_summary_command_prints_the_table(tmp_path, capsys):
+  (tmp_path / "s.csv").write_text(
+      "codec,quality,images,bpp,psnr,ms_ssim,encode_s,decode_s\n"
+      "webp,50,24,0.673,33.01,0.9747,0.08,0.005\n"
+      "webp,80,24,1.1,36.0,,0.1,0.006\n")
+  assert main(["summary", str(tmp_path / "s.csv")]) == 0
+  lines = capsys.readouterr().out.splitlines()
+  assert lines[2] == "| webp | 50 | 24 | 0.673 | 33.01 | 0.9747 | 15.97 | 0.080 | 0.005 |"
+  assert lines[3] == "| webp | 80 | 24 | 1.100 | 36.00 | n/a | n/a | 0.100 | 0.006 |"

@@ -28,17 +28,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+  from nlaic_tf.cli.summary import read_summary_rows
   from nlaic_tf.evaluation import published, report
   from nlaic_tf.evaluation.codecs import codec_names, get_codec
   from nlaic_tf.evaluation.curves import curves_from_summary
-  from nlaic_tf.evaluation.records import read_summary_csv
 
-  try:
-    rows = read_summary_csv(args.summary)
-  except FileNotFoundError:
-    raise UserError(f"no such file: {args.summary}") from None
-  except ValueError as e:
-    raise UserError(str(e)) from None
+  rows = read_summary_rows(args.summary)
   labels = {name: get_codec(name).label for name in codec_names()}
   curves = curves_from_summary(rows, labels)
   try:

@@ -183,11 +183,12 @@ class HeicCodec(Codec):
   label = "HEVC intra (HEIC 4:4:4)"
   x265_preset = "veryslow"
   settings = (f"libheif + x265 via pillow-heif, HEIC container, 4:4:4 chroma, 8 bit, "
-              f"full range, x265 preset {x265_preset}, tune=psnr, thread pool of one; "
+              f"full range, x265 preset {x265_preset}, tune=psnr with psy-rd, psy-rdoq and "
+              "aq-mode off, thread pool of one; "
               "decoded by libde265")
   quality_help = "libheif quality, 0 (worst) to 100"
   quality_range = (0, 100)
-  qualities = (8, 12, 18, 24, 30, 36, 42, 48, 52)
+  qualities = (8, 12, 18, 24, 30, 36, 42, 47, 50)
 
   def unavailable_reason(self):
     try:
@@ -203,7 +204,10 @@ class HeicCodec(Codec):
     buffer = io.BytesIO()
     pillow_heif.from_pillow(Image.fromarray(image, "RGB")).save(
         buffer, format="HEIF", quality=quality, chroma=444,
-        enc_params={"preset": self.x265_preset, "tune": "psnr", "x265:pools": "1"})
+        enc_params={"preset": self.x265_preset, "tune": "psnr", "x265:pools": "1",
+                    # libheif turns these on after applying the tuning; they cost
+                    # 14 % in rate at equal PSNR and 16 % at equal MS-SSIM on Kodak.
+                    "x265:psy-rd": "0", "x265:psy-rdoq": "0", "x265:aq-mode": "0"})
     return buffer.getvalue()
 
   def _decode(self, data):
