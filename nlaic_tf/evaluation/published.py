@@ -1,4 +1,4 @@
-"""Published Kodak rate-distortion points of learned codecs, for comparison.
+"""Published Kodak rate-distortion points of learned codecs (and BPG), for comparison.
 
 Each JSON file in the `published/` folder holds one curve: name, label, paper,
 source (where the numbers were copied from), notes, and equal-length lists
@@ -25,7 +25,7 @@ def _load_all() -> Dict[str, RDCurve]:
 
 
 def published_names() -> List[str]:
-  """Names of the published curves, e.g. ["balle2018", "cheng2020", "minnen2018"]."""
+  """Names of the published curves, e.g. ["balle2018", "bpg444", "cheng2020", ...]."""
   return sorted(_load_all())
 
 
