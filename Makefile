@@ -29,7 +29,7 @@ test: .venv
 	$(VENV)/bin/python -m pytest -q tests
 
 # The committed Kodak baseline (results/kodak_baseline*): every comparison
-# codec on all 24 images, one process. About 25 minutes on 2 cores.
+# codec on all 24 images, one process. About 20 minutes on 2 cores.
 baseline: .venv
 	$(VENV)/bin/nlaic evaluate --images ../shared/data/kodak --out results \
 		--name kodak_baseline --anchors all --workers 1
