@@ -185,3 +185,10 @@ def test_parallel_workers_measure_the_same_as_one(tmp_path, make_image):
     return (m.image, m.quality, m.bytes, m.psnr)
   assert [key(m) for m in parallel.measurements] == [key(m) for m in serial.measurements]
   assert len(serial.measurements) == 4
+
+
+def test_repeated_qualities_are_measured_once(tmp_path, make_image):
+  Image.fromarray(make_image(20, 20)).save(tmp_path / "a.png")
+  result = harness.evaluate([tmp_path / "a.png"], [codecs.get_codec("jpeg420")],
+                            {"jpeg420": [40, 40.0, 20]}, progress=False)
+  assert [m.quality for m in result.measurements] == [20, 40]

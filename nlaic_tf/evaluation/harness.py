@@ -111,7 +111,7 @@ def _usable_grids(codecs: Sequence[Codec], qualities: Optional[Mapping[str, Sequ
       failures.append(Failure("*", codec.name, None, f"codec unavailable: {reason}"))
       continue
     grid = (qualities or {}).get(codec.name, codec.qualities)
-    grids.append((codec, sorted(codec.check_quality(q) for q in grid)))
+    grids.append((codec, sorted({codec.check_quality(q) for q in grid})))
   return grids, failures
 
 
