@@ -5,3 +5,13 @@ need it (the model, the codec, and the MS-SSIM metric), never here.
 """
 
 __version__ = "0.1.0"
+
+_API = ("compress", "decompress", "compress_to_bpp")
+
+
+def __getattr__(name):
+  """`nlaic_tf.compress` / `decompress` / `compress_to_bpp` from `nlaic_tf.api`, on first use."""
+  if name in _API:
+    from nlaic_tf import api
+    return getattr(api, name)
+  raise AttributeError(f"module 'nlaic_tf' has no attribute {name!r}")

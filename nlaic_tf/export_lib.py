@@ -23,12 +23,11 @@ import datetime
 import importlib.metadata
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
+from nlaic_tf.io.atomic import atomic_directory
 from nlaic_tf.models import ModelConfig
 from nlaic_tf.models.codec import NLAICCodec
 
@@ -75,18 +74,13 @@ def serving_signatures(codec: NLAICCodec):
   """{"compress", "decompress"} concrete functions with named outputs.
 
   compress(image uint8 [H, W, 3], quality float32 []) -> {BITSTREAM_OUTPUT: string []};
-  rejects a quality outside [0, num_levels - 1] (the decoder would refuse it).
+  the codec rejects a quality outside [0, num_levels - 1].
   decompress(bitstream string []) -> {"image": uint8 [H, W, 3]}.
   """
-  top = float(codec.num_levels - 1)
 
   @tf.function(input_signature=[_IMAGE, _QUALITY])
   def compress(image, quality):
-    check = tf.debugging.assert_equal(
-        tf.logical_and(quality >= 0., quality <= top), True,
-        message=f"quality must be in [0, {top:g}] (the model's rate levels)")
-    with tf.control_dependencies([check]):
-      return {BITSTREAM_OUTPUT: codec.compress(image, quality)}
+    return {BITSTREAM_OUTPUT: codec.compress(image, quality)}
 
   @tf.function(input_signature=[_BITSTREAM])
   def decompress(bitstream):
@@ -302,50 +296,6 @@ def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
   )
 
 
-# ----------------------------------------------------------- atomic replace
-
-
-@contextlib.contextmanager
-def staging_directory(out):
-  """Yields a fresh directory next to `out` that replaces `out` on success.
-
-  On an exception the staging directory is deleted and `out` is untouched.
-  """
-  out = os.path.abspath(out)
-  parent, name = os.path.split(out)
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-")
-  try:
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0o700.
-    yield staging
-    _swap_in(staging, out)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
-
-
-def _umask():
-  mask = os.umask(0)
-  os.umask(mask)
-  return mask
-
-
-def _swap_in(staging, out):
-  """Renames `staging` to `out`; an existing `out` is kept until that succeeded."""
-  old = None
-  if os.path.exists(out):
-    old = staging + ".old"
-    os.replace(out, old)
-  try:
-    os.replace(staging, out)
-  except BaseException:
-    if old:
-      os.replace(old, out)
-    raise
-  if old:
-    shutil.rmtree(old, ignore_errors=True)
-
-
 # -------------------------------------------------------------------- export
 
 
@@ -367,7 +317,7 @@ def export(codec: NLAICCodec, out, weights=None, tflite=True, check=True,
   if codec.raster:
     raise ExportError("export the wavefront codec (raster=False); raster order "
                       "is for benchmarks only")
-  with staging_directory(out) as staging:
+  with atomic_directory(out) as staging:
     log(f"writing SavedModel (staging in {staging})")
     save_codec(codec, staging)
     if check:

@@ -1,4 +1,8 @@
-"""Shared test fixtures: small smooth synthetic images."""
+"""Shared test fixtures: small smooth synthetic images and a tiny codec."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -23,3 +27,10 @@ def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
 def make_image():
   """The `smooth_image` factory: make_image(height, width, seed=0)."""
   return smooth_image
+
+
+@pytest.fixture(scope="session")
+def tiny_codec():
+  """An NLAICCodec around the "tiny" configuration with random weights."""
+  from nlaic_tf.zoo import build_codec
+  return build_codec("tiny")

@@ -15,13 +15,6 @@ QUALITY = 1.
 
 
 @pytest.fixture(scope="module")
-def tiny_codec():
-  """NLAICCodec of the "tiny" configuration with random weights."""
-  from nlaic_tf.zoo import build_codec
-  return build_codec("tiny")
-
-
-@pytest.fixture(scope="module")
 def exported(tiny_codec, tmp_path_factory):
   """Directory of an export of the tiny codec (checks are run by the tests)."""
   from nlaic_tf import export_lib

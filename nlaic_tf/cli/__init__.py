@@ -11,10 +11,11 @@ import sys
 from typing import List, Optional
 
 from nlaic_tf import __version__
-from nlaic_tf.cli import bdrate, codecs, evaluate, summary
+from nlaic_tf.cli import (bdrate, codecs, compress, decompress, demo, evaluate,
+                          info, summary)
 from nlaic_tf.cli.errors import UserError
 
-COMMANDS = (evaluate, bdrate, summary, codecs)
+COMMANDS = (compress, decompress, info, demo, evaluate, bdrate, summary, codecs)
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -255,3 +255,6 @@ CONVENTIONAL_CODECS = tuple(
     register_codec(codec).name
     for codec in (JpegCodec("4:2:0"), JpegCodec("4:4:4"), Jpeg2000Codec(), WebPCodec(),
                   AvifCodec(), HeicCodec()))
+
+# The learned codec, registered as "nlaic" (imports TensorFlow only when used).
+from nlaic_tf.evaluation import learned_codec  # noqa: E402,F401  pylint: disable=wrong-import-position

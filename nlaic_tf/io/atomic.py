@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader sees either the old file or the complete new one.
+"""Atomic file and directory writes: a reader sees either the old one or the complete new one.
 
 Data goes to a temporary file in the destination's directory (so the final
 rename stays on one file system), is flushed to disk, and then replaces the
@@ -7,6 +7,7 @@ and an existing destination is left untouched.
 """
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator, Optional, Union
@@ -58,3 +59,39 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
   """Writes `data` to `path` atomically (see `atomic_write`)."""
   with atomic_write(path, "wb") as f:
     f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: PathLike) -> Iterator[str]:
+  """Yields a fresh directory next to `path` that replaces `path` on success.
+
+  On an exception the staging directory is deleted and `path` is untouched;
+  an existing `path` is only removed once the new one is in place.
+  """
+  path = os.path.abspath(path)
+  parent, name = os.path.split(path)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(dir=parent, prefix=f".{name}.tmp-")
+  try:
+    os.chmod(staging, 0o777 & ~_current_umask())  # mkdtemp makes it 0o700.
+    yield staging
+    _swap_in(staging, path)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+
+
+def _swap_in(staging: str, path: str) -> None:
+  """Renames `staging` to `path`; an existing `path` is kept until that succeeded."""
+  old = None
+  if os.path.exists(path):
+    old = staging + ".old"
+    os.replace(path, old)
+  try:
+    os.replace(staging, path)
+  except BaseException:
+    if old:
+      os.replace(old, path)
+    raise
+  if old:
+    shutil.rmtree(old, ignore_errors=True)

@@ -97,7 +97,7 @@ def read_image(path: PathLike) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
       im.load()
       if _has_16_bit_colour(im, data):
-        rgb = _rgb_from_16_bit(_decode_16_bit_colour(im.format, data))
+        rgb = to_rgb8(_decode_16_bit_colour(im.format, data))
       else:
         rgb = _rgb_from_pil(im)
       return _apply_orientation(rgb, im.getexif().get(_EXIF_ORIENTATION_TAG, 1))
@@ -132,10 +132,17 @@ def _decode_16_bit_colour(image_format: str, data: bytes) -> np.ndarray:
   return np.asarray(decode(data))
 
 
-def _rgb_from_16_bit(samples: np.ndarray) -> np.ndarray:
-  """uint16 HxW, HxWx2 (gray+alpha), HxWx3 or HxWx4 (RGBA) -> uint8 HxWx3."""
+def to_rgb8(samples: np.ndarray) -> np.ndarray:
+  """uint8 or uint16 array HxW, HxWx1, HxWx2 (gray+alpha), HxWx3 or HxWx4 (RGBA) -> uint8 HxWx3.
+
+  The rules of `read_image`: gray is replicated, alpha dropped, 16-bit samples
+  mapped by round(v / 257). Raises ValueError for other shapes or types.
+  """
+  samples = np.asarray(samples)
   if samples.ndim == 2:
     samples = samples[..., np.newaxis]
+  if samples.ndim != 3 or 0 in samples.shape:
+    raise _UnsupportedImage(f"expected an HxW or HxWxC image, got shape {samples.shape}")
   channels = samples.shape[-1]
   if channels in (1, 2):
     samples = np.repeat(samples[..., :1], 3, axis=-1)
@@ -143,7 +150,11 @@ def _rgb_from_16_bit(samples: np.ndarray) -> np.ndarray:
     samples = samples[..., :3]
   else:
     raise _UnsupportedImage(f"unsupported number of channels: {channels}")
-  return _to_8_bit(samples)
+  if samples.dtype == np.uint8:
+    return np.ascontiguousarray(samples)
+  if samples.dtype == np.uint16:
+    return _to_8_bit(samples)
+  raise _UnsupportedImage(f"unsupported sample type {samples.dtype} (uint8 or uint16)")
 
 
 def _to_8_bit(samples: np.ndarray) -> np.ndarray:

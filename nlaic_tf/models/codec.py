@@ -89,6 +89,12 @@ class NLAICCodec(tf.Module):
   def encode(self, image, quality):
     """-> (bitstream, y_hat [M*h*w] in coding raster order, reconstruction uint8)."""
     shape = tf.shape(image)
+    levels = float(self.num_levels - 1)
+    check = tf.debugging.Assert(
+        tf.logical_and(quality >= 0., quality <= levels),
+        [f"quality must be in [0, {levels:g}] (the model's rate levels)"])
+    with tf.control_dependencies([check]):
+      quality = tf.identity(quality)
     x = _edge_pad(tf.cast(image, tf.float32)[None] / 255., PAD_MULTIPLE)
     gains = self._gains(quality)
     ys = self.model.analysis(x) * gains

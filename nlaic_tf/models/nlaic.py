@@ -103,6 +103,11 @@ class NLAIC(tf.keras.Model):
                 distortion=distortion)
 
   def train_step(self, x):
+    """Keras `fit` entry point: one `rd_step` with the compiled optimizer."""
+    return self.rd_step(x, self.optimizer)
+
+  def rd_step(self, x, optimizer):
+    """One optimizer step on a batch x [B, H, W, 3]; returns mean loss terms."""
     levels = tf.random.uniform([tf.shape(x)[0]], 0, self.config.num_levels,
                                dtype=tf.int32)
     with tf.GradientTape() as tape:
@@ -112,7 +117,7 @@ class NLAIC(tf.keras.Model):
     grads = tape.gradient(loss, variables)
     if self.grad_clip:
       grads, _ = tf.clip_by_global_norm(grads, self.grad_clip)
-    self.optimizer.apply_gradients(zip(grads, variables))
+    optimizer.apply_gradients(zip(grads, variables))
     return {k: tf.reduce_mean(v) for k, v in terms.items()}
 
   def get_config(self):

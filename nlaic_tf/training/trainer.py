@@ -9,7 +9,6 @@ import dataclasses
 import json
 import math
 import os
-import shutil
 import signal
 import time
 from typing import Optional, Tuple
@@ -18,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from nlaic_tf import data
+from nlaic_tf.io.atomic import atomic_directory
 from nlaic_tf.models import NLAIC, ModelConfig
 
 
@@ -45,16 +45,6 @@ class TrainingOptions:
   init_from: Optional[str] = None
 
 
-def _atomic_replace_dir(tmp_dir, final_dir):
-  """Moves `tmp_dir` to `final_dir`, never leaving a half-written `final_dir`."""
-  old = final_dir + ".old"
-  if os.path.exists(final_dir):
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(final_dir, old)
-  os.replace(tmp_dir, final_dir)
-  shutil.rmtree(old, ignore_errors=True)
-
-
 class Trainer:
   """Owns the model, optimizer, data iterator and checkpoints of one run."""
 
@@ -69,8 +59,8 @@ class Trainer:
                 for i in range(len(options.lr_drops) + 1)]
       lr = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
           list(options.lr_drops), values)
+    # Not compiled: the model's checkpoints then hold its weights only.
     self.optimizer = tf.keras.optimizers.Adam(lr)
-    self.model.compile(optimizer=self.optimizer)
     self.model(tf.zeros([1, 64, 64, 3]), tf.zeros([1]))
     self.optimizer.build(self.model.trainable_variables)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -83,7 +73,8 @@ class Trainer:
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(options.workdir, "checkpoints"),
         max_to_keep=2)
-    self._train_fn = tf.function(self.model.train_step)
+    self._train_fn = tf.function(
+        lambda x: self.model.rd_step(x, self.optimizer))
     self._stop = False
 
   def _train_data(self):
@@ -96,10 +87,15 @@ class Trainer:
   def restore(self):
     """Resumes from the latest checkpoint, else initialises from `init_from`.
 
+    A constant learning rate comes from the options, not the checkpoint, so a
+    run can be resumed with a different --lr.
+
     Returns a message saying what was restored.
     """
     if self.manager.latest_checkpoint:
       self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+      if isinstance(self.optimizer.learning_rate, tf.Variable):
+        self.optimizer.learning_rate.assign(self.options.lr)  # flags win
       return f"resumed {self.manager.latest_checkpoint} at step {int(self.step)}"
     if self.options.init_from:
       tf.train.Checkpoint(model=self.model).read(
@@ -134,14 +130,11 @@ class Trainer:
 
   def save_best(self, val):
     """Writes the weights to `<workdir>/best` (atomically) with their metrics."""
-    final = os.path.join(self.options.workdir, "best")
-    tmp = final + f".tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tf.train.Checkpoint(model=self.model).write(os.path.join(tmp, "weights"))
-    with open(os.path.join(tmp, "metrics.json"), "w") as f:
-      json.dump(dict(step=int(self.step), config=json.loads(
-          self.model_config.to_json()), validation=val), f, indent=1)
-    _atomic_replace_dir(tmp, final)
+    with atomic_directory(os.path.join(self.options.workdir, "best")) as tmp:
+      tf.train.Checkpoint(model=self.model).write(os.path.join(tmp, "weights"))
+      with open(os.path.join(tmp, "metrics.json"), "w") as f:
+        json.dump(dict(step=int(self.step), config=json.loads(
+            self.model_config.to_json()), validation=val), f, indent=1)
 
   def _log_history(self, record):
     with open(os.path.join(self.options.workdir, "history.jsonl"), "a") as f:

@@ -1,0 +1,74 @@
+"""The learned codec in the evaluation harness, registered as "nlaic".
+
+Files are the real .nlaic containers written by the exported SavedModel
+($NLAIC_MODEL or saved_models/nlaic_small); the grid is every trained rate
+level. TensorFlow is loaded on first use, not at import.
+"""
+import json
+import os
+from typing import Optional
+
+import numpy as np
+
+from nlaic_tf.evaluation.codecs import Codec, register_codec
+
+
+class NlaicCodec(Codec):
+  name = "nlaic"
+  label = "NLAIC (ours)"
+  quality_help = "rate level 0 (smallest) .. levels-1; fractional values interpolate"
+  integer_quality = False
+
+  def __init__(self, model_dir: Optional[str] = None):
+    self._model_dir = model_dir
+    self._codec = None
+
+  @property
+  def model_dir(self) -> str:
+    from nlaic_tf import zoo
+    return self._model_dir or zoo.default_model_dir()
+
+  def _num_levels(self) -> int:
+    """Trained rate levels per the model's model.json; 0 if it has none."""
+    try:
+      with open(os.path.join(self.model_dir, "model.json")) as f:
+        return len(json.load(f)["config"]["lambdas"])
+    except (OSError, ValueError, KeyError):
+      return 0
+
+  @property
+  def settings(self) -> str:
+    return f"SavedModel {self.model_dir}, wavefront 3D context decoding"
+
+  @property
+  def qualities(self):
+    return tuple(float(l) for l in range(self._num_levels()))
+
+  @property
+  def quality_range(self):
+    return (0., float(max(0, self._num_levels() - 1)))
+
+  def unavailable_reason(self) -> Optional[str]:
+    if not self._num_levels():
+      return f"no exported nlaic model at {self.model_dir} (run export.py)"
+    return None
+
+  def _loaded(self):
+    if self._codec is None:
+      from nlaic_tf import zoo
+      self._codec = zoo.load_codec(self.model_dir)
+    return self._codec
+
+  def _encode(self, image: np.ndarray, quality) -> bytes:
+    from nlaic_tf import api
+    return api.compress(image, quality, self._loaded())
+
+  def _decode(self, data: bytes) -> np.ndarray:
+    from nlaic_tf import api
+    return api.decompress(data, self._loaded())
+
+  def __getstate__(self):  # worker processes load their own copy
+    return dict(self.__dict__, _codec=None)
+
+
+NLAIC = register_codec(NlaicCodec())
