@@ -5,7 +5,7 @@
 
 Each configuration runs in a fresh subprocess (so one configuration's allocations
 do not count against another's): build the model, `--warmup` untimed steps (tracing
-and the first graph run), then `--steps` timed steps of `NLAIC.train_step` (the
+and the first graph run), then `--steps` timed steps of `NLAIC.rd_step` (the
 function `train.py` runs) on batches of `--batch` x `--crop` x `--crop`.
 Peak memory is the child's ru_maxrss (peak resident set, whole process). Prints
 one table; ratios are relative to the first configuration.
@@ -66,9 +66,8 @@ def measure(config_name):
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
   model = build_model(config_name)
   optimizer = tf.keras.optimizers.Adam(1e-4)
-  model.compile(optimizer=optimizer)
   optimizer.build(model.trainable_variables)  # as the Trainer: slots before tracing
-  train_step = tf.function(model.train_step)
+  train_step = tf.function(lambda x: model.rd_step(x, optimizer))
   batches = _batches()
   built_mb = _rss_mb()
   start = time.perf_counter()

@@ -15,6 +15,13 @@ QUALITY = 1.
 
 
 @pytest.fixture(scope="module")
+def loaded(exported):
+  """The exported tiny codec, loaded back as the CLI loads it."""
+  from nlaic_tf import zoo
+  return zoo.load_codec(exported)
+
+
+@pytest.fixture(scope="module")
 def exported(tiny_codec, tmp_path_factory):
   """Directory of an export of the tiny codec (checks are run by the tests)."""
   from nlaic_tf import export_lib
@@ -136,3 +143,39 @@ def test_compress_signature_rejects_quality_outside_levels(exported):
   compress = load_codec(exported).signatures["compress"]
   with pytest.raises(tf.errors.InvalidArgumentError, match="quality must be in"):
     compress(image=tf.zeros([16, 16, 3], tf.uint8), quality=tf.constant(2.5))
+
+
+def test_demo_command_round_trips_the_bundled_image(exported, loaded, tmp_path, capsys):
+  from nlaic_tf import api
+  from nlaic_tf.cli import main
+  from nlaic_tf.io.images import read_image
+  out = tmp_path / "demo"
+  assert main(["demo", "--model", exported, "--quality", "0", "--quality", "0.5",
+               "--out", str(out)]) == 0
+  lines = capsys.readouterr().out.splitlines()
+  rows = {float(line.split()[0]): line.split() for line in lines[2:-1]}
+  assert sorted(rows) == [0., .5]
+  for q in (0., .5):
+    data = (out / f"demo_q{q:g}.nlaic").read_bytes()
+    assert int(rows[q][1]) == len(data)
+    assert float(rows[q][2]) == pytest.approx(8 * len(data) / 512 ** 2, abs=1e-4)
+    decoded = read_image(out / f"demo_q{q:g}.png")
+    np.testing.assert_array_equal(decoded, api.decompress(data, loaded))
+  assert main(["demo", "--model", exported, "--quality", "9", "--out", str(out)]) == 1
+
+
+def test_harness_measures_real_nlaic_files(exported, loaded, tmp_path, make_image):
+  from PIL import Image
+  from nlaic_tf import api
+  from nlaic_tf.evaluation import harness
+  from nlaic_tf.evaluation.learned_codec import NlaicCodec
+  Image.fromarray(make_image(40, 56)).save(tmp_path / "a.png")
+  codec = NlaicCodec(model_dir=exported)
+  assert codec.qualities == (0., 1.) and codec.unavailable_reason() is None
+  result = harness.evaluate([tmp_path / "a.png"], [codec], {"nlaic": [0., 1.]},
+                            progress=False)
+  assert not result.failures and len(result.measurements) == 2
+  image = make_image(40, 56)
+  for m in result.measurements:
+    assert m.bytes == len(api.compress(image, m.quality, loaded))
+  assert NlaicCodec(model_dir=str(tmp_path)).unavailable_reason()

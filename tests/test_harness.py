@@ -89,6 +89,16 @@ def test_bdrate_command_on_a_summary(image_folder, tmp_path, capsys):
   bd_444 = float(lines["jpeg444"].split("|")[7].strip().rstrip("%"))
   assert -50 < bd_444 < 50  # Defined (the curves overlap) and plausible.
 
+  # Turned around: jpeg444 against every other curve; its row for the
+  # jpeg420 anchor is the number above.
+  assert main(["bdrate", str(out / "t_summary.csv"), "--codec", "jpeg444",
+               "--published", "balle2018"]) == 0
+  table = capsys.readouterr().out
+  rows = {line.split("|")[1].strip(): line.split("|") for line in table.splitlines()[2:]}
+  assert set(rows) == {"jpeg420", "balle2018"}
+  assert float(rows["jpeg420"][4].strip().rstrip("%")) == bd_444
+  assert main(["bdrate", str(out / "t_summary.csv"), "--codec", "nosuch"]) == 1
+
 
 def test_image_too_small_for_ms_ssim_gets_empty_value(tmp_path, make_image, caplog):
   Image.fromarray(make_image(40, 30)).save(tmp_path / "small.png")

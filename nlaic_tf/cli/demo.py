@@ -56,9 +56,9 @@ def run(args) -> int:
     start = time.perf_counter()
     decoded = api.decompress(data, codec)
     decode_s = time.perf_counter() - start
-    stem = Path(args.out) / f"{Path(args.image).stem}_q{q:g}"
-    atomic_write_bytes(stem.with_suffix(".nlaic"), data)
-    save_png(stem.with_suffix(".png"), decoded)
+    stem = f"{Path(args.image).stem}_q{q:g}"
+    atomic_write_bytes(Path(args.out) / f"{stem}.nlaic", data)
+    save_png(Path(args.out) / f"{stem}.png", decoded)
     quality = (f"{metrics.ms_ssim(image, decoded):8.4f}" if min(h, w) >= 161
                else f"{'n/a':>8}")
     print(f"{q:7.3g} {len(data):8d} {metrics.bpp(len(data), h, w):7.4f} "

@@ -55,6 +55,24 @@ def _bd(function: Callable, anchor: RDCurve, curve: RDCurve, metric: str) -> Opt
     return None
 
 
+def _by_name(curves: Sequence[RDCurve], name: str, role: str) -> Dict[str, RDCurve]:
+  by_name: Dict[str, RDCurve] = {c.name: c for c in curves}
+  if name not in by_name:
+    raise ValueError(f"{role} {name!r} is not among the curves: {', '.join(by_name)}")
+  return by_name
+
+
+def _label(curve: RDCurve) -> str:
+  return f"{curve.label} (published)" if curve.published else curve.label
+
+
+def _bd_columns(anchor: RDCurve, curve: RDCurve) -> List[str]:
+  """BD-rate at equal PSNR, at equal MS-SSIM, and BD-PSNR of `curve` vs `anchor`."""
+  return [_signed(_bd(bd_rate, anchor, curve, "psnr"), "%"),
+          _signed(_bd(bd_rate, anchor, curve, "ms_ssim"), "%"),
+          _signed(_bd(bd_quality, anchor, curve, "psnr"), "")]
+
+
 def bd_table(curves: Sequence[RDCurve], anchor: str) -> str:
   """Per curve: its rate and quality ranges and BD values against `anchor`.
 
@@ -64,23 +82,29 @@ def bd_table(curves: Sequence[RDCurve], anchor: str) -> str:
   Raises:
     ValueError: no curve is called `anchor`.
   """
-  by_name: Dict[str, RDCurve] = {c.name: c for c in curves}
-  if anchor not in by_name:
-    raise ValueError(f"anchor {anchor!r} is not among the curves: {', '.join(by_name)}")
-  reference = by_name[anchor]
-  rows: List[List[str]] = []
-  for curve in curves:
-    label = f"{curve.label} (published)" if curve.published else curve.label
-    rows.append([
-        curve.name, label, str(len(curve.bpp)), _range(curve.bpp, 3), _range(curve.psnr, 2),
-        _range(None if curve.ms_ssim is None else ms_ssim_db(curve.ms_ssim), 2),
-        _signed(_bd(bd_rate, reference, curve, "psnr"), "%"),
-        _signed(_bd(bd_rate, reference, curve, "ms_ssim"), "%"),
-        _signed(_bd(bd_quality, reference, curve, "psnr"), "")])
+  reference = _by_name(curves, anchor, "anchor")[anchor]
+  rows = [[curve.name, _label(curve), str(len(curve.bpp)), _range(curve.bpp, 3),
+           _range(curve.psnr, 2),
+           _range(None if curve.ms_ssim is None else ms_ssim_db(curve.ms_ssim), 2)]
+          + _bd_columns(reference, curve) for curve in curves]
   return _markdown(
       ["codec", "label", "points", "bpp", "PSNR (dB)", "MS-SSIM (dB)",
        f"BD-rate PSNR vs {anchor}", f"BD-rate MS-SSIM vs {anchor}", f"BD-PSNR vs {anchor} (dB)"],
       rows)
+
+
+def codec_table(curves: Sequence[RDCurve], codec: str) -> str:
+  """BD values of `codec` against every other curve as the anchor, one row each.
+
+  Raises:
+    ValueError: no curve is called `codec`.
+  """
+  subject = _by_name(curves, codec, "codec")[codec]
+  rows = [[anchor.name, _label(anchor), _range(anchor.bpp, 3)] + _bd_columns(anchor, subject)
+          for anchor in curves if anchor.name != codec]
+  return _markdown(
+      ["anchor", "label", "anchor bpp", f"BD-rate PSNR of {codec}",
+       f"BD-rate MS-SSIM of {codec}", f"BD-PSNR of {codec} (dB)"], rows)
 
 
 def _signed(value: Optional[float], unit: str) -> str:

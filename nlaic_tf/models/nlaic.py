@@ -23,7 +23,7 @@ class NLAIC(tf.keras.Model):
   (mu, sigma) of ys from a 3D masked context over ys fused with
   hyper_synthesis(z); x_hat = synthesis(ys_hat / gain(q)).
 
-  `train_step` draws a rate level per example and minimises
+  `rd_step` draws a rate level per example and minimises
   lambda_level * D + (bits_y + bits_z) / pixels, with D = 255^2 * MSE or
   1 - MS-SSIM (`config.distortion`).
   """
