@@ -26,16 +26,16 @@ reconstruction. Peak memory covers all of these calls.
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
 from absl import app, flags
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import child_process
+from child_process import REPO_ROOT
+
 KODAK_DIR = os.path.join(REPO_ROOT, "..", "shared", "data", "kodak")
 FOURK = (2160, 3840)  # height, width
-_RESULT = "RESULT "
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "Exported SavedModel (default: the shipped one, "
@@ -201,17 +201,10 @@ def measure(case):
 
 def run_child(case):
   """Runs `measure(case)` in a fresh interpreter; returns its dict."""
-  argv = [sys.executable, os.path.abspath(__file__), "--child=" + json.dumps(case)]
-  argv += [f"--{name}={FLAGS[name].value}"
-           for name in ("kodak_dir", "quality", "threads", "repeats")]
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-             PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get("PYTHONPATH", "")]))
-  result = subprocess.run(argv, env=env, capture_output=True, text=True)
-  lines = [l for l in result.stdout.splitlines() if l.startswith(_RESULT)]
-  if result.returncode != 0 or not lines:
-    raise RuntimeError(f"{case['name']}: benchmark process failed "
-                       f"(exit {result.returncode}):\n{result.stderr[-3000:]}")
-  return json.loads(lines[-1][len(_RESULT):])
+  return child_process.run_child(
+      __file__, json.dumps(case),
+      {name: FLAGS[name].value for name in ("kodak_dir", "quality", "threads", "repeats")},
+      case["name"])
 
 
 # ----------------------------------------------------------------- report
@@ -269,7 +262,7 @@ def print_tables(rows):
 def main(argv):
   del argv
   if FLAGS.child:
-    print(_RESULT + json.dumps(measure(json.loads(FLAGS.child))), flush=True)
+    child_process.print_result(measure(json.loads(FLAGS.child)))
     return 0
   source = model_source()
   print(f"model: {source}; quality {FLAGS.quality:g}; one process per row", flush=True)

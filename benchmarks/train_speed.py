@@ -10,18 +10,17 @@ function `train.py` runs) on batches of `--batch` x `--crop` x `--crop`.
 Peak memory is the child's ru_maxrss (peak resident set, whole process). Prints
 one table; ratios are relative to the first configuration.
 """
-import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
 from absl import app, flags
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import child_process
+from child_process import REPO_ROOT
+
 BSDS_GLOB = os.path.join(REPO_ROOT, "..", "shared", "data", "bsds500", "train", "*.jpg")
-_RESULT = "RESULT "
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("configs", ["small", "small-hyperprior"],
@@ -87,17 +86,11 @@ def measure(config_name):
 
 def run_child(config_name):
   """Runs `measure(config_name)` in a fresh interpreter; returns its dict."""
-  argv = [sys.executable, os.path.abspath(__file__), f"--child={config_name}"]
-  argv += [f"--{name}={FLAGS[name].serialize().split('=', 1)[1]}"
-           for name in ("batch", "crop", "warmup", "steps", "data", "threads")]
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-             PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get("PYTHONPATH", "")]))
-  result = subprocess.run(argv, env=env, capture_output=True, text=True)
-  lines = [l for l in result.stdout.splitlines() if l.startswith(_RESULT)]
-  if result.returncode != 0 or not lines:
-    raise RuntimeError(f"{config_name}: benchmark process failed "
-                       f"(exit {result.returncode}):\n{result.stderr[-3000:]}")
-  return json.loads(lines[-1][len(_RESULT):])
+  return child_process.run_child(
+      __file__, config_name,
+      {name: FLAGS[name].serialize().split("=", 1)[1]
+       for name in ("batch", "crop", "warmup", "steps", "data", "threads")},
+      config_name)
 
 
 def print_table(rows):
@@ -118,7 +111,7 @@ def print_table(rows):
 def main(argv):
   del argv
   if FLAGS.child:
-    print(_RESULT + json.dumps(measure(FLAGS.child)), flush=True)
+    child_process.print_result(measure(FLAGS.child))
     return 0
   rows = []
   for name in FLAGS.configs:

@@ -1,0 +1,35 @@
+"""Runs one benchmark case in a fresh interpreter, so each case's peak memory is its own.
+
+The parent calls `run_child(script, child_value, flags)`; the child, started
+as `script --child=<child_value> <flags>`, measures and calls
+`print_result(dict)`; the parent returns that dict.
+"""
+import json
+import os
+import subprocess
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_RESULT = "RESULT "
+
+
+def print_result(result):
+  """Child side: reports `result` (a JSON-able dict) to the parent."""
+  print(_RESULT + json.dumps(result), flush=True)
+
+
+def run_child(script, child_value, flag_values, label):
+  """Parent side: runs `script --child=child_value --name=value...`; returns its dict.
+
+  Raises RuntimeError (with the end of the child's stderr) if the child fails.
+  """
+  argv = [sys.executable, os.path.abspath(script), f"--child={child_value}"]
+  argv += [f"--{name}={value}" for name, value in flag_values.items()]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+             PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get("PYTHONPATH", "")]))
+  result = subprocess.run(argv, env=env, capture_output=True, text=True)
+  lines = [l for l in result.stdout.splitlines() if l.startswith(_RESULT)]
+  if result.returncode != 0 or not lines:
+    raise RuntimeError(f"{label}: benchmark process failed "
+                       f"(exit {result.returncode}):\n{result.stderr[-3000:]}")
+  return json.loads(lines[-1][len(_RESULT):])
