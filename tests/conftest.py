@@ -1,4 +1,4 @@
-"""Shared test fixtures: small smooth synthetic images and a tiny codec."""
+"""Shared test fixtures: small smooth synthetic images, a tiny codec and its export."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -34,3 +34,19 @@ def tiny_codec():
   """An NLAICCodec around the "tiny" configuration with random weights."""
   from nlaic_tf.zoo import build_codec
   return build_codec("tiny")
+
+
+@pytest.fixture(scope="session")
+def exported(tiny_codec, tmp_path_factory):
+  """Directory of an export of the tiny codec (checks are run by the tests)."""
+  from nlaic_tf import export_lib
+  out = str(tmp_path_factory.mktemp("export") / "nlaic_tiny")
+  export_lib.export(tiny_codec, out, tflite=True, check=False, log=lambda _: None)
+  return out
+
+
+@pytest.fixture(scope="session")
+def loaded(exported):
+  """The exported tiny codec, loaded back as the CLI loads it."""
+  from nlaic_tf import zoo
+  return zoo.load_codec(exported)

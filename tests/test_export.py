@@ -14,22 +14,6 @@ from conftest import smooth_image
 QUALITY = 1.
 
 
-@pytest.fixture(scope="module")
-def loaded(exported):
-  """The exported tiny codec, loaded back as the CLI loads it."""
-  from nlaic_tf import zoo
-  return zoo.load_codec(exported)
-
-
-@pytest.fixture(scope="module")
-def exported(tiny_codec, tmp_path_factory):
-  """Directory of an export of the tiny codec (checks are run by the tests)."""
-  from nlaic_tf import export_lib
-  out = str(tmp_path_factory.mktemp("export") / "nlaic_tiny")
-  export_lib.export(tiny_codec, out, tflite=True, check=False, log=lambda _: None)
-  return out
-
-
 def _run_python(code, cwd):
   """Runs `code` in a fresh interpreter; returns stdout, failing with its stderr."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

@@ -24,7 +24,7 @@ def add_arguments(parser) -> None:
   rate = parser.add_mutually_exclusive_group()
   rate.add_argument("--quality", type=float,
                     help="rate level, 0 (smallest) .. levels-1 (best); fractional values "
-                         "interpolate (default: 3)")
+                         "interpolate (default: 3, or the best level of a model with fewer)")
   rate.add_argument("--target-bpp", type=float,
                     help="search the highest quality whose file stays within this many "
                          "bits per pixel")
@@ -40,9 +40,12 @@ def run(args) -> int:
                            ".nlaic")
   codec = codec_files.load_codec(args)
   levels = api.num_levels(codec)
-  quality = api.DEFAULT_QUALITY if args.quality is None else args.quality
-  if not 0 <= quality <= levels - 1:
-    raise UserError(f"--quality must be in [0, {levels - 1}], got {quality}")
+  if args.quality is None:  # A model with fewer levels: its best one.
+    quality = min(api.DEFAULT_QUALITY, levels - 1.)
+  elif 0 <= args.quality <= levels - 1:
+    quality = args.quality
+  else:
+    raise UserError(f"--quality must be in [0, {levels - 1}], got {args.quality}")
   if args.target_bpp is not None and args.target_bpp <= 0:
     raise UserError("--target-bpp must be positive")
 

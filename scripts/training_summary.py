@@ -1,0 +1,65 @@
+"""Markdown table of training runs' validations (from train.py's history.jsonl).
+
+  python scripts/training_summary.py results/training/small_phase1.jsonl \
+      results/training/small.jsonl
+
+Runs are given in the order they were chained (each started from the previous
+one's weights with --init_from), so the "total steps" column adds them up. One
+row per validation: run, step, total steps, UTC time, validation loss, and
+bpp / PSNR of each rate level on bsds500/val centre crops.
+"""
+import argparse
+import datetime
+import json
+import os
+
+
+def read_history(path):
+  """Validation records of one run, in step order."""
+  with open(path) as f:
+    return sorted((json.loads(line) for line in f if line.strip()), key=lambda r: r["step"])
+
+
+def _run_name(path):
+  """File name without suffix, or the run folder's name for <workdir>/history.jsonl."""
+  stem = os.path.splitext(os.path.basename(path))[0]
+  return os.path.basename(os.path.dirname(os.path.abspath(path))) if stem == "history" else stem
+
+
+def table(paths, offsets):
+  """Markdown rows for the runs in `paths`; `offsets[i]` steps precede run i."""
+  runs = [(_run_name(p), read_history(p)) for p in paths]
+  levels = max(len(r["levels"]) for _, records in runs for r in records)
+  header = (["run", "step", "total steps", "time (UTC)", "val loss"]
+            + [f"L{l} bpp / dB" for l in range(levels)])
+  lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
+  for (name, records), offset in zip(runs, offsets):
+    for r in records:
+      when = datetime.datetime.fromtimestamp(r["time"], datetime.timezone.utc)
+      cells = [name, str(r["step"]), str(offset + r["step"]), when.strftime("%Y-%m-%d %H:%M"),
+               f"{r['val_loss']:.3f}" + (" *" if r.get("best") else "")]
+      cells += [f"{l['bpp']:.3f} / {l['psnr']:.2f}" for l in r["levels"]]
+      lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("histories", nargs="+", help="history.jsonl files, oldest run first")
+  parser.add_argument("--steps_before", default="",
+                      help="comma-separated steps each run started from (default: the "
+                           "previous runs' last validated steps added up)")
+  args = parser.parse_args()
+  if args.steps_before:
+    offsets = [int(s) for s in args.steps_before.split(",")]
+  else:
+    offsets, total = [], 0
+    for path in args.histories:
+      offsets.append(total)
+      total += read_history(path)[-1]["step"]
+  print(table(args.histories, offsets))
+  print("\n* new best validation loss (those weights were kept)")
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,86 @@
+"""`nlaic compress / decompress / info` with an exported tiny model: real files, bad input."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from nlaic_tf import api
+from nlaic_tf.bitstream import HEADER_SIZE
+from nlaic_tf.cli import main
+from nlaic_tf.io.images import read_image
+
+
+@pytest.fixture
+def photo(tmp_path, make_image):
+  path = tmp_path / "photo.png"
+  Image.fromarray(make_image(48, 72, seed=3)).save(path)
+  return path
+
+
+def test_compress_decompress_info(exported, loaded, photo, capsys):
+  assert main(["compress", str(photo), "--quality", "1", "--model", exported]) == 0
+  stream = photo.with_suffix(".nlaic")
+  data = stream.read_bytes()
+  assert f"{len(data)} bytes" in capsys.readouterr().out
+  out = photo.parent / "restored.png"
+  assert main(["decompress", str(stream), str(out), "--model", exported]) == 0
+  np.testing.assert_array_equal(read_image(out), api.decompress(data, loaded))
+  assert main(["info", str(stream), "--model", exported]) == 0
+  text = capsys.readouterr().out
+  assert "72x48" in text and "matches the selected model: yes" in text
+
+
+def test_failed_decompress_keeps_the_existing_output(exported, photo, caplog):
+  assert main(["compress", str(photo), "--quality", "0", "--model", exported]) == 0
+  stream = photo.with_suffix(".nlaic")
+  good = photo.parent / "good.png"
+  assert main(["decompress", str(stream), str(good), "--model", exported]) == 0
+  before = good.read_bytes()
+  data = bytearray(stream.read_bytes())
+  data[HEADER_SIZE + 1] ^= 0x10
+  stream.write_bytes(bytes(data))
+  assert main(["decompress", str(stream), str(good), "--model", exported]) == 1
+  assert "checksum mismatch" in caplog.text
+  assert good.read_bytes() == before
+  assert sorted(p.name for p in photo.parent.iterdir()) == [
+      "good.png", "photo.nlaic", "photo.png"]  # no temporary file left behind
+  stream.write_bytes(bytes(data[:HEADER_SIZE - 3]))
+  assert main(["info", str(stream), "--model", exported]) == 1
+
+
+def test_folder_with_a_bad_file_codes_the_others(exported, tmp_path, make_image, caplog):
+  src, dst = tmp_path / "in", tmp_path / "out"
+  src.mkdir()
+  for i, (h, w) in enumerate([(1, 1), (5, 130), (33, 17)]):
+    Image.fromarray(make_image(h, w, seed=i)).save(src / f"img{i}.png")
+  (src / "broken.png").write_bytes(b"not a png")
+  assert main(["compress", str(src), str(dst), "--quality", "0.5", "--model", exported]) == 1
+  assert "broken.png" in caplog.text
+  assert sorted(p.name for p in dst.iterdir()) == ["img0.nlaic", "img1.nlaic", "img2.nlaic"]
+  restored = tmp_path / "restored"
+  assert main(["decompress", str(dst), str(restored), "--model", exported]) == 0
+  for i, (h, w) in enumerate([(1, 1), (5, 130), (33, 17)]):
+    assert read_image(restored / f"img{i}.png").shape == (h, w, 3)
+
+
+def test_target_bpp_stays_within_the_budget(exported, loaded, photo, capsys):
+  low, high = (8 * len(api.compress(read_image(photo), q, loaded)) / (48 * 72)
+               for q in (0, 1))
+  target = (low + high) / 2
+  assert main(["compress", str(photo), "--target-bpp", str(target), "--model", exported]) == 0
+  capsys.readouterr()
+  assert low <= 8 * photo.with_suffix(".nlaic").stat().st_size / (48 * 72) <= target
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compress", "/nonexistent.png"], "nonexistent"),
+    (["compress", "PHOTO", "--quality", "7"], "--quality must be in [0, 1]"),
+    (["decompress", "/nonexistent.nlaic"], "no .nlaic files"),
+    (["compress", "PHOTO", "--model", "/nonexistent_model"], "nonexistent_model"),
+])
+def test_user_errors(exported, photo, argv, message, capsys, caplog):
+  argv = [str(photo) if a == "PHOTO" else a for a in argv]
+  if "--model" not in argv:
+    argv += ["--model", exported]
+  assert main(argv) == 1
+  assert message in capsys.readouterr().err + caplog.text
+  assert not photo.with_suffix(".nlaic").exists()
