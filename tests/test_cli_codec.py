@@ -71,6 +71,14 @@ def test_target_bpp_stays_within_the_budget(exported, loaded, photo, capsys):
   assert low <= 8 * photo.with_suffix(".nlaic").stat().st_size / (48 * 72) <= target
 
 
+def test_two_inputs_with_one_output_name_are_refused(exported, tmp_path, make_image, capsys):
+  for suffix in (".png", ".bmp"):
+    Image.fromarray(make_image(8, 8)).save(tmp_path / f"same{suffix}")
+  assert main(["compress", str(tmp_path), "--model", exported]) == 1
+  assert "would both be written to" in capsys.readouterr().err
+  assert not list(tmp_path.glob("*.nlaic"))
+
+
 @pytest.mark.parametrize("argv, message", [
     (["compress", "/nonexistent.png"], "nonexistent"),
     (["compress", "PHOTO", "--quality", "7"], "--quality must be in [0, 1]"),

@@ -39,9 +39,18 @@ def plan(inputs, output, files_of, suffix):
       target = target / sources[0].with_suffix(suffix).name
     return [(sources[0], target)]
   if output:
+    pairs = [(s, Path(output) / s.with_suffix(suffix).name) for s in sources]
+  else:
+    pairs = [(s, s.with_suffix(suffix)) for s in sources]
+  targets = {}
+  for source, target in pairs:
+    if target in targets:
+      raise UserError(f"{targets[target]} and {source} would both be written to {target}; "
+                      "rename one or code them separately")
+    targets[target] = source
+  if output:
     Path(output).mkdir(parents=True, exist_ok=True)
-    return [(s, Path(output) / s.with_suffix(suffix).name) for s in sources]
-  return [(s, s.with_suffix(suffix)) for s in sources]
+  return pairs
 
 
 def run_all(pairs, work, quiet):
