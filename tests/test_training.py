@@ -1,4 +1,5 @@
 """Trainer: checkpoints resume exactly (step, optimizer state, data position)."""
+import dataclasses
 import os
 
 import numpy as np
@@ -57,3 +58,20 @@ def test_run_stops_at_nan_without_saving(tmp_path, image_dir):
   assert trainer.run(log=logs.append) == dict(stopped="nan")
   assert not os.path.exists(tmp_path / "checkpoints" / "checkpoint")
   assert any("stopped" in line for line in logs)
+
+
+def test_init_from_an_exported_model_takes_all_its_weights(tmp_path, image_dir, exported,
+                                                           tiny_codec):
+  options = _options(tmp_path / "a", image_dir, steps=1)
+  options.init_from = os.path.join(exported, "variables", "variables")
+  trainer = Trainer(get_config("tiny"), options)
+  assert "initialised weights from" in trainer.restore()
+  for a, b in zip(trainer.model.weights, tiny_codec.model.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+  tiny = get_config("tiny")
+  for name, change in [("wider", dict(main_filters=12)), ("deeper", dict(encoder_blocks=(2, 1, 1)))]:
+    options = _options(tmp_path / name, image_dir, steps=1)
+    options.init_from = os.path.join(exported, "variables", "variables")
+    with pytest.raises(ValueError, match="does not hold every weight"):
+      Trainer(dataclasses.replace(tiny, name=name, **change), options).restore()

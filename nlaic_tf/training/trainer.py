@@ -98,8 +98,15 @@ class Trainer:
         self.optimizer.learning_rate.assign(self.options.lr)  # flags win
       return f"resumed {self.manager.latest_checkpoint} at step {int(self.step)}"
     if self.options.init_from:
-      tf.train.Checkpoint(model=self.model).read(
-          self.options.init_from).expect_partial()
+      # Every model variable must come from the file (a SavedModel's
+      # variables or train.py weights); other objects in it are ignored.
+      try:
+        tf.train.Checkpoint(model=self.model).read(
+            self.options.init_from).expect_partial().assert_existing_objects_matched()
+      except (AssertionError, ValueError) as e:
+        raise ValueError(
+            f"--init_from {self.options.init_from} does not hold every weight of "
+            f"configuration {self.model_config.name!r}: {str(e)[:500]}") from None
       return f"initialised weights from {self.options.init_from}"
     return "started from scratch"
 
