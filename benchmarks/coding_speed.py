@@ -118,8 +118,8 @@ def load(source, raster):
   if "saved_model" in source and not raster:
     codec = zoo.load_codec(source["saved_model"])
   elif "saved_model" in source:
-    with open(os.path.join(source["saved_model"], "model.json")) as f:
-      config = ModelConfig.from_json(json.dumps(json.load(f)["config"]))
+    config = ModelConfig.from_json(
+        json.dumps(zoo.read_model_info(source["saved_model"])["config"]))
     weights = os.path.join(source["saved_model"], "variables", "variables")
     codec = zoo.build_codec(config, weights, raster=True)
   else:
@@ -168,6 +168,7 @@ def measure(case):
   """Codes one image in one order; returns times, size, steps, exactness, peak memory."""
   import numpy as np
   import tensorflow as tf
+  from nlaic_tf.evaluation import metrics
   if FLAGS.threads:
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
   codec, model_id = load(case["source"], case["raster"])
@@ -193,7 +194,7 @@ def measure(case):
       height=height, width=width, model_id=model_id,
       encode_s=min(encode_s[1:] or encode_s), decode_s=min(decode_s[1:] or decode_s),
       first_encode_s=first_encode_s, first_decode_s=first_decode_s,
-      bpp=8. * len(bitstream) / (height * width), exact=bool(exact),
+      bpp=metrics.bpp(len(bitstream), height, width), exact=bool(exact),
       steps=sequential_steps(codec.config_json.numpy().decode(), height, width,
                              case["raster"]),
       peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.)

@@ -70,10 +70,10 @@ def compress_to_bpp(image, target_bpp, codec=None, iterations=7):
   Bisects the continuous quality (rate grows with quality). Returns
   (bytes, quality). If even quality 0 exceeds the target, returns quality 0.
   """
+  from nlaic_tf.evaluation import metrics
   codec = codec or default_codec()
   image = _as_rgb8(image)
-  pixels = image.shape[0] * image.shape[1]
-  bpp = lambda data: 8. * len(data) / pixels
+  bpp = lambda data: metrics.bpp(len(data), *image.shape[:2])
   low, high = 0., num_levels(codec) - 1.
   best = (compress(image, low, codec), low)
   top = compress(image, high, codec)

@@ -27,6 +27,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from nlaic_tf import zoo
 from nlaic_tf.io.atomic import atomic_directory
 from nlaic_tf.models import ModelConfig
 from nlaic_tf.models.codec import NLAICCodec
@@ -332,7 +333,7 @@ def export(codec: NLAICCodec, out, weights=None, tflite=True, check=True,
           log(f"  {name}.tflite {row['size'][0]}x{row['size'][1]}: max |TFLite - "
               f"Keras| = {row['max_abs_diff']:.2e} ({row['relative']:.1e} of range)")
     info = model_info(codec, weights, report)
-    with open(os.path.join(staging, "model.json"), "w") as f:
+    with open(os.path.join(staging, zoo.MODEL_INFO), "w") as f:
       json.dump(info, f, indent=1)
   log(f"exported model {info['model_id']} to {os.path.abspath(out)}")
   return info

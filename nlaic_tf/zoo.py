@@ -2,10 +2,12 @@
 
 TensorFlow is imported only by the functions that need it.
 """
+import json
 import os
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL_DIR = os.path.join(REPO_ROOT, "saved_models", "nlaic_small")
+MODEL_INFO = "model.json"  # Beside an exported SavedModel; see read_model_info.
 
 
 def build_model(config, weights=None, **kwargs):
@@ -34,6 +36,14 @@ def build_codec(config, weights=None, raster=False):
 def default_model_dir():
   """$NLAIC_MODEL if set, else the SavedModel shipped in saved_models/."""
   return os.environ.get("NLAIC_MODEL", DEFAULT_MODEL_DIR)
+
+
+def read_model_info(path=None):
+  """The model.json dict that export.py writes beside a SavedModel (default:
+  `default_model_dir()`): config, model_id, step, validation. Raises OSError
+  or ValueError if it is missing or unreadable."""
+  with open(os.path.join(path or default_model_dir(), MODEL_INFO)) as f:
+    return json.load(f)
 
 
 def load_codec(path=None):

@@ -1,4 +1,4 @@
-"""What `nlaic compress` and `nlaic decompress` share: input listing, output naming, progress."""
+"""What `nlaic compress`, `decompress` and `demo` share: model loading, quality checks, file listing, progress."""
 import logging
 from pathlib import Path
 
@@ -20,6 +20,13 @@ def load_codec(args):
     return zoo.load_codec(args.model)
   except FileNotFoundError as e:
     raise UserError(str(e)) from None
+
+
+def check_quality(quality, levels):
+  """`quality` if it is a rate level of a model with `levels` levels; UserError otherwise."""
+  if not 0 <= quality <= levels - 1:
+    raise UserError(f"--quality must be in [0, {levels - 1}], got {quality}")
+  return quality
 
 
 def plan(inputs, output, files_of, suffix):

@@ -33,6 +33,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
   from nlaic_tf import api
+  from nlaic_tf.evaluation import metrics
   from nlaic_tf.io.atomic import atomic_write_bytes
   from nlaic_tf.io.images import ImageReadError, find_images, read_image
 
@@ -42,10 +43,8 @@ def run(args) -> int:
   levels = api.num_levels(codec)
   if args.quality is None:  # A model with fewer levels: its best one.
     quality = min(api.DEFAULT_QUALITY, levels - 1.)
-  elif 0 <= args.quality <= levels - 1:
-    quality = args.quality
   else:
-    raise UserError(f"--quality must be in [0, {levels - 1}], got {args.quality}")
+    quality = codec_files.check_quality(args.quality, levels)
   if args.target_bpp is not None and args.target_bpp <= 0:
     raise UserError("--target-bpp must be positive")
 
@@ -61,6 +60,6 @@ def run(args) -> int:
     atomic_write_bytes(dst, data)
     h, w = image.shape[:2]
     return (f"{src} -> {dst}: {w}x{h}, {len(data)} bytes, "
-            f"{8 * len(data) / (h * w):.4f} bpp, quality {q:.3g}")
+            f"{metrics.bpp(len(data), h, w):.4f} bpp, quality {q:.3g}")
 
   return codec_files.run_all(pairs, work, args.quiet)

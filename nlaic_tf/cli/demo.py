@@ -42,8 +42,7 @@ def run(args) -> int:
   levels = api.num_levels(codec)
   qualities = args.quality or list(range(levels))
   for q in qualities:
-    if not 0 <= q <= levels - 1:
-      raise UserError(f"--quality must be in [0, {levels - 1}], got {q}")
+    codec_files.check_quality(q, levels)
   os.makedirs(args.out, exist_ok=True)
   h, w = image.shape[:2]
   print(f"{args.image}: {w}x{h}, model {codec.model_id.numpy().hex()}")

@@ -3,7 +3,6 @@
 examples:
   nlaic info photo.nlaic
 """
-import json
 from pathlib import Path
 
 from nlaic_tf.cli import codec_files
@@ -21,15 +20,15 @@ def add_arguments(parser) -> None:
 def _model_id(args):
   """Hex model id of --model (or the default) from its model.json, if present."""
   from nlaic_tf import zoo
-  path = Path(args.model or zoo.default_model_dir()) / "model.json"
   try:
-    return json.loads(path.read_text())["model_id"]
+    return zoo.read_model_info(args.model)["model_id"]
   except (OSError, ValueError, KeyError):
     return None
 
 
 def run(args) -> int:
   from nlaic_tf.bitstream import BitstreamError, read_header
+  from nlaic_tf.evaluation import metrics
 
   try:
     data = Path(args.file).read_bytes()
@@ -40,8 +39,8 @@ def run(args) -> int:
   known = _model_id(args)
   match = ("unknown (no model.json)" if known is None else
            "yes" if known == model else "NO: decode with the model that wrote it")
-  pixels = header.height * header.width
-  print(f"file:           {args.file} ({len(data)} bytes, {8 * len(data) / pixels:.4f} bpp)\n"
+  bpp = metrics.bpp(len(data), header.height, header.width)
+  print(f"file:           {args.file} ({len(data)} bytes, {bpp:.4f} bpp)\n"
         f"format version: {header.version}\n"
         f"image size:     {header.width}x{header.height}\n"
         f"quality:        {header.quality:.4g}\n"

@@ -4,8 +4,6 @@ Files are the real .nlaic containers written by the exported SavedModel
 ($NLAIC_MODEL or saved_models/nlaic_small); the grid is every trained rate
 level. TensorFlow is loaded on first use, not at import.
 """
-import json
-import os
 from typing import Optional
 
 import numpy as np
@@ -30,9 +28,9 @@ class NlaicCodec(Codec):
 
   def _num_levels(self) -> int:
     """Trained rate levels per the model's model.json; 0 if it has none."""
+    from nlaic_tf import zoo
     try:
-      with open(os.path.join(self.model_dir, "model.json")) as f:
-        return len(json.load(f)["config"]["lambdas"])
+      return len(zoo.read_model_info(self.model_dir)["config"]["lambdas"])
     except (OSError, ValueError, KeyError):
       return 0
 
