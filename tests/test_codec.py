@@ -116,6 +116,18 @@ def test_wrong_magic_version_and_model(tiny_codec, stream):
     api.decompress("a string", tiny_codec)
 
 
+@pytest.mark.parametrize("height, width, fragment", [
+    (0, 90, "bad image size"), (70, 0, "bad image size"),
+    (1 << 15, 1 << 15, "image size too large")])
+def test_impossible_image_size_is_refused_by_both_readers(tiny_codec, stream, height, width,
+                                                          fragment):
+  size = struct.pack("<II", height, width)
+  bad = _rechecksummed(stream[:14] + size + stream[22:])
+  _expect_error(tiny_codec, bad, fragment)
+  with pytest.raises(BitstreamError, match=fragment):
+    read_header(bad)
+
+
 def test_decoding_is_identical_across_thread_settings(tmp_path, tiny_codec):
   """A stream encoded with the default (2) threads decodes exactly with 1 thread."""
   weights = str(tmp_path / "weights")

@@ -54,8 +54,9 @@ def message(text):
 def read_header(data):
   """Parses and verifies the container in `data` (bytes) -> `Header`.
 
-  Checks size, magic, version, stream lengths and checksum; raises
-  `BitstreamError` with the reason. Does not check the model identifier.
+  Checks size, magic, version, stream lengths, checksum and image size (as
+  the decoder graph does); raises `BitstreamError` with the reason. Does not
+  check the model identifier.
   """
   if len(data) < HEADER_SIZE:
     raise BitstreamError(message(
@@ -74,4 +75,8 @@ def read_header(data):
   checksum = zlib.adler32(data[HEADER_SIZE:], zlib.adler32(data[:CHECKSUM_OFFSET]))
   if checksum != header.checksum:
     raise BitstreamError(message("checksum mismatch: the file is corrupted"))
+  if min(header.height, header.width) <= 0:
+    raise BitstreamError(message("bad image size"))
+  if header.height * header.width > MAX_PIXELS:
+    raise BitstreamError(message("image size too large"))
   return header
