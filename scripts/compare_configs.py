@@ -13,12 +13,13 @@ A run already finished in --out is reused (delete its folder to retrain).
 """
 import argparse
 import csv
-import json
 import os
 import re
 import statistics
 import subprocess
 import sys
+
+from training_summary import read_history
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RATE = re.compile(r"([0-9.]+) steps/s")
@@ -45,9 +46,7 @@ def _final_record(workdir, steps):
   path = os.path.join(workdir, "history.jsonl")
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    records = [json.loads(line) for line in f]
-  return next((r for r in records if r["step"] == steps), None)
+  return next((r for r in read_history(path) if r["step"] == steps), None)
 
 
 def _parameters(config):
