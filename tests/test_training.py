@@ -50,6 +50,19 @@ def test_resume_continues_with_same_step_optimizer_and_data(tmp_path, image_dir)
   np.testing.assert_array_equal(next(resumed.iterator).numpy(), expected_batch)
 
 
+def test_resume_with_a_new_learning_rate_schedule(tmp_path, image_dir):
+  config = get_config("tiny")
+  Trainer(config, _options(tmp_path, image_dir, steps=2)).run(log=lambda _: None)
+  options = dataclasses.replace(_options(tmp_path, image_dir, steps=5), lr=3e-4,
+                                lr_drops=(3, 4), lr_drop_factor=0.5)
+  resumed = Trainer(config, options)
+  resumed.run(log=lambda _: None)  # a constant-lr checkpoint, resumed with drops
+  assert int(resumed.step) == 5
+  assert [resumed.learning_rate(s) for s in (0, 2, 3, 4, 9)] == pytest.approx(
+      [3e-4, 3e-4, 1.5e-4, 7.5e-5, 7.5e-5])
+  assert float(resumed.optimizer.learning_rate) == pytest.approx(7.5e-5)
+
+
 def test_run_stops_at_nan_without_saving(tmp_path, image_dir):
   trainer = Trainer(get_config("tiny"), _options(tmp_path, image_dir, steps=3))
   weight = trainer.model.synthesis.layers[-1].bias

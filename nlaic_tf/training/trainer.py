@@ -53,14 +53,11 @@ class Trainer:
     self.model_config = model_config
     self.model = NLAIC(model_config, distortion=options.distortion,
                        grad_clip=options.grad_clip)
-    lr = options.lr
-    if options.lr_drops:
-      values = [lr * options.lr_drop_factor ** i
-                for i in range(len(options.lr_drops) + 1)]
-      lr = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
-          list(options.lr_drops), values)
+    # The learning rate is a plain variable set from the options before every
+    # step (see learning_rate), so checkpoints have one structure whatever the
+    # schedule flags, and a run resumes with any new --lr/--lr_drops.
     # Not compiled: the model's checkpoints then hold its weights only.
-    self.optimizer = tf.keras.optimizers.Adam(lr)
+    self.optimizer = tf.keras.optimizers.Adam(options.lr)
     self.model(tf.zeros([1, 64, 64, 3]), tf.zeros([1]))
     self.optimizer.build(self.model.trainable_variables)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -84,18 +81,21 @@ class Trainer:
       return data.tfds_training_dataset(o.tfds_name, **kwargs)
     return data.training_dataset(data.image_files(o.train_glob), **kwargs)
 
+  def learning_rate(self, step):
+    """Learning rate for `step`: --lr times --lr_drop_factor per drop passed."""
+    o = self.options
+    drops = sum(step >= d for d in o.lr_drops)
+    return o.lr * o.lr_drop_factor ** drops
+
   def restore(self):
     """Resumes from the latest checkpoint, else initialises from `init_from`.
 
-    A constant learning rate comes from the options, not the checkpoint, so a
-    run can be resumed with a different --lr.
+    The learning rate comes from the options, not the checkpoint.
 
     Returns a message saying what was restored.
     """
     if self.manager.latest_checkpoint:
       self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-      if isinstance(self.optimizer.learning_rate, tf.Variable):
-        self.optimizer.learning_rate.assign(self.options.lr)  # flags win
       return f"resumed {self.manager.latest_checkpoint} at step {int(self.step)}"
     if self.options.init_from:
       # Every model variable must come from the file (a SavedModel's
@@ -164,6 +164,7 @@ class Trainer:
     sums = {}
     try:
       while int(self.step) < o.steps and not self._stop:
+        self.optimizer.learning_rate.assign(self.learning_rate(int(self.step)))
         logs = self._train_fn(next(self.iterator))
         logs = {k: float(v) for k, v in logs.items()}
         nan_guard.on_train_batch_end(int(self.step), logs)
