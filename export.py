@@ -13,7 +13,9 @@ import sys
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("config", "small", "Model configuration name (nlaic_tf.models.CONFIGS).")
+flags.DEFINE_string("config", None,
+                    "Model configuration name (nlaic_tf.models.CONFIGS). Default: the "
+                    "configuration recorded beside --weights (train.py writes it), else small.")
 flags.DEFINE_string("weights", "runs/small/best/weights",
                     "Checkpoint prefix of the trained weights (as written by train.py).")
 flags.DEFINE_string("out", "saved_models/nlaic_small", "Export directory (replaced atomically).")
@@ -30,7 +32,6 @@ def main(argv):
   if not FLAGS["verbosity"].present:  # TensorFlow's save/convert INFO lines.
     logging.set_verbosity(logging.WARNING)
   from nlaic_tf import export_lib
-  from nlaic_tf.models import get_config
   from nlaic_tf.zoo import build_codec
 
   if not os.path.exists(FLAGS.weights + ".index"):
@@ -38,13 +39,12 @@ def main(argv):
           f"(expected {FLAGS.weights}.index)", file=sys.stderr)
     return 1
   try:
-    config = get_config(FLAGS.config)
-    export_lib.check_weights_config(config, FLAGS.weights)
+    config = export_lib.weights_model_config(FLAGS.weights, FLAGS.config)
     try:
       codec = build_codec(config, FLAGS.weights)
     except (ValueError, AssertionError) as e:
       raise ValueError(f"cannot restore {FLAGS.weights} as configuration "
-                       f"{FLAGS.config!r}: {e}") from e
+                       f"{config.name!r}: {e}") from e
     export_lib.export(codec, FLAGS.out, weights=FLAGS.weights,
                       tflite=FLAGS.tflite, check=FLAGS.check,
                       log=lambda message: print(message, flush=True))

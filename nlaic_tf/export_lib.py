@@ -13,7 +13,7 @@ Layout of an export directory `out`:
   out/tflite/analysis.tflite    image float32 [1, H, W, 3] in [0, 1] -> y [1, H/16, W/16, M]
   out/tflite/synthesis.tflite   y_hat [1, h, w, M] -> image float32 [1, 16h, 16w, 3] (unclipped)
   out/tflite/rate_gains.json    per-level gains g(q) [M]: the codec codes y * g(q)
-  out/model.json                configuration, model id, source weights, step, metrics
+  out/model.json                configuration, model id, source weights, steps, metrics
 
 Everything is written to a temporary directory next to `out`, checked, and only
 then swapped in, so a failed export never replaces a good one.
@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from nlaic_tf import zoo
 from nlaic_tf.io.atomic import atomic_directory
-from nlaic_tf.models import ModelConfig
+from nlaic_tf.models import ModelConfig, get_config
 from nlaic_tf.models.codec import NLAICCodec
 
 # Image sizes (height, width) the TFLite transforms are checked at. At 320x448
@@ -247,24 +247,20 @@ def export_tflite(model, directory, check=True):
 # ------------------------------------------------------------------ metadata
 
 
-def weights_metadata(weights):
-  """Step and validation metrics of `metrics.json` next to `weights` ({} if none)."""
-  if not weights:
-    return {}
-  path = os.path.join(os.path.dirname(weights), "metrics.json")
-  if not os.path.exists(path):
-    return {}
-  with open(path) as f:
-    return json.load(f)
+def weights_model_config(weights, name=None) -> ModelConfig:
+  """The configuration to build `weights` with: the one recorded beside them
+  (train.py's metrics.json or a SavedModel's model.json), else `CONFIGS[name]`.
 
-
-def check_weights_config(config: ModelConfig, weights):
-  """Raises ExportError if metrics.json next to `weights` names another configuration."""
-  trained = weights_metadata(weights).get("config")
-  if trained is not None and trained != json.loads(config.to_json()):
+  Raises ExportError if the recorded one is not called `name` (when given).
+  """
+  recorded = zoo.weights_config(weights)
+  if recorded is None:
+    return get_config(name or "small")
+  if name is not None and recorded.name != name:
     raise ExportError(
-        f"{weights} was trained with configuration {trained.get('name')!r}, "
-        f"not {config.name!r}; pass --config {trained.get('name')}")
+        f"{weights} was trained with configuration {recorded.name!r}, "
+        f"not {name!r}; pass --config {recorded.name} or leave --config out")
+  return recorded
 
 
 def _package_version(name):
@@ -276,12 +272,13 @@ def _package_version(name):
 
 def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
   """The contents of model.json (a dict)."""
-  metrics = weights_metadata(weights)
+  metrics = zoo.weights_info(weights)
   return dict(
       config=json.loads(codec.config_json.numpy().decode()),
       model_id=codec.model_id.numpy().hex(),
-      weights=os.path.abspath(weights) if weights else None,
+      weights=weights or None,
       step=metrics.get("step"),
+      total_steps=zoo.total_steps(metrics) or None,
       validation=metrics.get("validation"),
       exported=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),

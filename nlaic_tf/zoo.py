@@ -46,6 +46,37 @@ def read_model_info(path=None):
     return json.load(f)
 
 
+def weights_info(prefix):
+  """What was recorded beside a weights checkpoint `prefix` ({} if nothing):
+  a dict with config, step, total_steps and validation.
+
+  Knows train.py's `<workdir>/best/weights` (metrics.json) and an exported
+  SavedModel's `variables/variables` (model.json).
+  """
+  if not prefix:
+    return {}
+  folder = os.path.dirname(os.path.abspath(prefix))
+  for path in (os.path.join(folder, "metrics.json"),
+               os.path.join(os.path.dirname(folder), MODEL_INFO)):
+    if os.path.exists(path):
+      with open(path) as f:
+        return json.load(f)
+  return {}
+
+
+def weights_config(prefix):
+  """The ModelConfig recorded beside a weights checkpoint `prefix`, or None."""
+  from nlaic_tf.models import ModelConfig
+  config = weights_info(prefix).get("config")
+  return ModelConfig.from_dict(config) if config is not None else None
+
+
+def total_steps(info):
+  """Training steps behind the weights that `weights_info` describes (0 if
+  unknown), counting those of the weights they were initialised from."""
+  return info.get("total_steps", info.get("step")) or 0
+
+
 def load_codec(path=None):
   """Loads an exported codec SavedModel (default: `default_model_dir()`).
 

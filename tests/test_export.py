@@ -1,4 +1,5 @@
 """Export: SavedModel signatures usable without nlaic_tf, TFLite transforms, atomic writes."""
+import dataclasses
 import hashlib
 import json
 import os
@@ -163,3 +164,19 @@ def test_harness_measures_real_nlaic_files(exported, loaded, tmp_path, make_imag
   for m in result.measurements:
     assert m.bytes == len(api.compress(image, m.quality, loaded))
   assert NlaicCodec(model_dir=str(tmp_path)).unavailable_reason()
+
+
+def test_export_builds_the_configuration_recorded_beside_the_weights(tmp_path):
+  from nlaic_tf import export_lib
+  from nlaic_tf.models import get_config
+  trained = dataclasses.replace(get_config("tiny"), lambdas=(0.001, 0.01, 0.1))
+  (tmp_path / "metrics.json").write_text(json.dumps(
+      dict(step=3, config=json.loads(trained.to_json()))))
+  weights = str(tmp_path / "weights")
+  assert export_lib.weights_model_config(weights) == trained
+  assert export_lib.weights_model_config(weights, "tiny") == trained
+  with pytest.raises(export_lib.ExportError, match="pass --config tiny"):
+    export_lib.weights_model_config(weights, "small")
+  nothing_recorded = str(tmp_path / "elsewhere" / "weights")
+  assert export_lib.weights_model_config(nothing_recorded, "tiny") == get_config("tiny")
+  assert export_lib.weights_model_config(nothing_recorded) == get_config("small")

@@ -1,9 +1,11 @@
 """NLAIC model: gradients, rate levels and that training reduces the loss."""
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import smooth_image
 from nlaic_tf.models import RateGains
+from nlaic_tf.models.rate_levels import remap_log_gains
 from nlaic_tf.zoo import build_model
 
 
@@ -49,6 +51,27 @@ def test_rate_gains_are_invertible_and_interpolate():
   # Out-of-range qualities clip to the end levels.
   np.testing.assert_allclose(gains(tf.constant([-1., 9.])).numpy(),
                              gains(tf.constant([0., 2.])).numpy())
+
+
+def test_remapped_gains_interpolate_inside_and_follow_the_slope_outside():
+  lambdas = (0.001, 0.004, 0.016)
+  rng = np.random.default_rng(0)
+  offset, slope = rng.normal(size=4), rng.uniform(0.2, 0.6, size=4)
+  linear = lambda l: offset + slope * np.log(l)
+  log_gains = np.stack([linear(l) for l in lambdas])
+  np.testing.assert_allclose(remap_log_gains(lambdas, log_gains, lambdas),
+                             log_gains, atol=1e-6)
+  # Gains linear in log(lambda) stay on their line, also beyond the range.
+  new = (0.0001, 0.002, 0.05)
+  np.testing.assert_allclose(remap_log_gains(lambdas, log_gains, new),
+                             np.stack([linear(l) for l in new]), atol=1e-5)
+  # Between two levels: the weighted mean of those two only.
+  bent = log_gains.copy()
+  bent[2] += 1.
+  np.testing.assert_allclose(remap_log_gains(lambdas, bent, (0.002,))[0],
+                             0.5 * (bent[0] + bent[1]), atol=1e-6)
+  with pytest.raises(ValueError, match="increasing"):
+    remap_log_gains((0.004, 0.001), log_gains[:2], new)
 
 
 def test_initial_gains_order_levels_by_rate():

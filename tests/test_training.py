@@ -9,7 +9,10 @@ from PIL import Image
 
 from conftest import smooth_image
 from nlaic_tf.models import get_config
+from nlaic_tf.models.rate_levels import remap_log_gains
 from nlaic_tf.training import Trainer, TrainingOptions
+from nlaic_tf import export_lib
+from nlaic_tf.zoo import build_codec, total_steps, weights_config, weights_info
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +91,46 @@ def test_init_from_an_exported_model_takes_all_its_weights(tmp_path, image_dir, 
     options.init_from = os.path.join(exported, "variables", "variables")
     with pytest.raises(ValueError, match="does not hold every weight"):
       Trainer(dataclasses.replace(tiny, name=name, **change), options).restore()
+
+
+def test_init_from_other_rate_levels_copies_weights_and_remaps_gains(
+    tmp_path, image_dir, exported, tiny_codec):
+  tiny = get_config("tiny")
+  options = _options(tmp_path / "a", image_dir, steps=1)
+  options.init_from = os.path.join(exported, "variables", "variables")
+  config = dataclasses.replace(tiny, lambdas=(0.001, 0.004, 0.03))
+  trainer = Trainer(config, options)
+  assert "rate levels remapped" in trainer.restore()
+  gains = trainer.model.gains.log_gains
+  for a, b in zip(trainer.model.weights, tiny_codec.model.weights):
+    if a is gains:
+      np.testing.assert_allclose(a.numpy(), remap_log_gains(
+          tiny.lambdas, b.numpy(), config.lambdas))
+      assert a.shape[0] == 3
+    else:
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+  trainer.run(log=lambda _: None)  # and it trains
+  # A checkpoint of train.py (<workdir>/best) records its levels as well.
+  assert weights_config(str(tmp_path / "a" / "best" / "weights")) == config
+  assert weights_config(str(tmp_path / "nowhere" / "weights")) is None
+
+  options = _options(tmp_path / "b", image_dir, steps=1)
+  options.init_from = os.path.join(exported, "variables", "variables")
+  with pytest.raises(ValueError, match="more than its rate levels"):
+    Trainer(dataclasses.replace(config, main_filters=12), options).restore()
+
+
+def test_total_steps_count_those_behind_the_init_from_weights(tmp_path, image_dir):
+  config = get_config("tiny")
+  Trainer(config, _options(tmp_path / "a", image_dir, steps=4)).run(log=lambda _: None)
+  options = _options(tmp_path / "b", image_dir, steps=4)
+  options.init_from = str(tmp_path / "a" / "best" / "weights")
+  Trainer(config, options).run(log=lambda _: None)
+  info = weights_info(str(tmp_path / "b" / "best" / "weights"))
+  assert (info["step"], total_steps(info)) == (4, 8)
+  weights = str(tmp_path / "b" / "best" / "weights")
+  exported = export_lib.model_info(build_codec(config, weights), weights)
+  assert (exported["step"], exported["total_steps"]) == (4, 8)
+  resumed = Trainer(config, dataclasses.replace(options, steps=5))
+  assert "resumed" in resumed.restore()
+  assert resumed.steps_before == 4

@@ -4,7 +4,8 @@ import json
 from typing import Optional, Tuple
 
 # Rate-distortion trade-offs of the rate levels: loss = lambda * 255^2 * MSE + bpp.
-DEFAULT_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)
+# Geometric, x2.5 per level, chosen to span about 0.15 to 1 bpp on Kodak.
+DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,11 +45,12 @@ class ModelConfig:
 
   @classmethod
   def from_json(cls, text):
-    fields = json.loads(text)
-    for key, value in fields.items():
-      if isinstance(value, list):
-        fields[key] = tuple(value)
-    return cls(**fields)
+    return cls.from_dict(json.loads(text))
+
+  @classmethod
+  def from_dict(cls, fields):
+    return cls(**{key: tuple(value) if isinstance(value, list) else value
+                  for key, value in fields.items()})
 
 
 CONFIGS = {

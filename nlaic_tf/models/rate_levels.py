@@ -1,7 +1,35 @@
 """Learned per-channel quality scaling of the latent: one model, many rates."""
 import math
 
+import numpy as np
 import tensorflow as tf
+
+
+def remap_log_gains(lambdas, log_gains, new_lambdas):
+  """Log-gains [len(new_lambdas), C] for new levels from trained ones [L, C].
+
+  Piecewise linear in log(lambda) between the trained levels; beyond them,
+  each channel continues from the nearest end level along its least-squares
+  slope over all trained levels (L >= 2), so a model can be given new rate
+  levels and fine-tuned instead of retrained.
+  """
+  x = np.log(np.asarray(lambdas, np.float64))
+  g = np.asarray(log_gains, np.float64)
+  if len(x) < 2 or g.shape[0] != len(x) or np.any(np.diff(x) <= 0):
+    raise ValueError("need >= 2 increasing lambdas, one row of log-gains each")
+  slope = ((x - x.mean())[:, None] * (g - g.mean(0))).sum(0) / (
+      (x - x.mean()) ** 2).sum()
+  rows = []
+  for l in np.log(np.asarray(new_lambdas, np.float64)):
+    if l <= x[0]:
+      rows.append(g[0] + slope * (l - x[0]))
+    elif l >= x[-1]:
+      rows.append(g[-1] + slope * (l - x[-1]))
+    else:
+      i = np.searchsorted(x, l) - 1
+      t = (l - x[i]) / (x[i + 1] - x[i])
+      rows.append((1 - t) * g[i] + t * g[i + 1])
+  return np.stack(rows).astype(np.float32)
 
 
 @tf.keras.utils.register_keras_serializable(package="nlaic")

@@ -16,9 +16,10 @@ from typing import Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from nlaic_tf import data
-from nlaic_tf.io.atomic import atomic_directory
+from nlaic_tf import data, zoo
+from nlaic_tf.io.atomic import atomic_directory, atomic_write
 from nlaic_tf.models import NLAIC, ModelConfig
+from nlaic_tf.models.rate_levels import remap_log_gains
 
 
 @dataclasses.dataclass
@@ -73,6 +74,9 @@ class Trainer:
     self._train_fn = tf.function(
         lambda x: self.model.rd_step(x, self.optimizer))
     self._stop = False
+    # Steps behind the --init_from weights, kept in the workdir for resumes.
+    self.steps_before = 0
+    self._init_file = os.path.join(options.workdir, "init.json")
 
   def _train_data(self):
     o = self.options
@@ -96,8 +100,19 @@ class Trainer:
     """
     if self.manager.latest_checkpoint:
       self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+      if os.path.exists(self._init_file):
+        with open(self._init_file) as f:
+          self.steps_before = json.load(f)["steps_before"]
       return f"resumed {self.manager.latest_checkpoint} at step {int(self.step)}"
     if self.options.init_from:
+      info = zoo.weights_info(self.options.init_from)
+      self.steps_before = zoo.total_steps(info)
+      with atomic_write(self._init_file, "w") as f:
+        json.dump(dict(init_from=self.options.init_from,
+                       steps_before=self.steps_before), f)
+      source = zoo.weights_config(self.options.init_from)
+      if source is not None and source.lambdas != self.model_config.lambdas:
+        return self._init_with_new_rate_levels(source)
       # Every model variable must come from the file (a SavedModel's
       # variables or train.py weights); other objects in it are ignored.
       try:
@@ -109,6 +124,23 @@ class Trainer:
             f"configuration {self.model_config.name!r}: {str(e)[:500]}") from None
       return f"initialised weights from {self.options.init_from}"
     return "started from scratch"
+
+  def _init_with_new_rate_levels(self, source):
+    """Initialises from weights trained with other lambdas: every weight is
+    copied except the rate gains, which are remapped to this run's levels."""
+    new = self.model_config
+    if dataclasses.replace(source, name=new.name, lambdas=new.lambdas) != new:
+      raise ValueError(
+          f"--init_from {self.options.init_from} has configuration "
+          f"{source.name!r}, which differs from {new.name!r} in more than its "
+          "rate levels (lambdas)")
+    trained = zoo.build_model(source, self.options.init_from)
+    for weight, value in zip(self.model.weights, trained.weights):
+      if weight is self.model.gains.log_gains:
+        value = remap_log_gains(source.lambdas, value.numpy(), new.lambdas)
+      weight.assign(value)
+    return (f"initialised weights from {self.options.init_from}, rate levels "
+            f"remapped from lambdas {source.lambdas} to {new.lambdas}")
 
   def save(self):
     return self.manager.save(checkpoint_number=int(self.step))
@@ -140,7 +172,9 @@ class Trainer:
     with atomic_directory(os.path.join(self.options.workdir, "best")) as tmp:
       tf.train.Checkpoint(model=self.model).write(os.path.join(tmp, "weights"))
       with open(os.path.join(tmp, "metrics.json"), "w") as f:
-        json.dump(dict(step=int(self.step), config=json.loads(
+        json.dump(dict(step=int(self.step),
+                       total_steps=self.steps_before + int(self.step),
+                       config=json.loads(
             self.model_config.to_json()), validation=val), f, indent=1)
 
   def _log_history(self, record):
