@@ -253,7 +253,7 @@ def weights_model_config(weights, name=None) -> ModelConfig:
 
   Raises ExportError if the recorded one is not called `name` (when given).
   """
-  recorded = zoo.weights_config(weights)
+  recorded = zoo.recorded_config(zoo.weights_info(weights))
   if recorded is None:
     return get_config(name or "small")
   if name is not None and recorded.name != name:

@@ -56,18 +56,20 @@ def weights_info(prefix):
   if not prefix:
     return {}
   folder = os.path.dirname(os.path.abspath(prefix))
-  for path in (os.path.join(folder, "metrics.json"),
-               os.path.join(os.path.dirname(folder), MODEL_INFO)):
-    if os.path.exists(path):
-      with open(path) as f:
-        return json.load(f)
+  metrics = os.path.join(folder, "metrics.json")
+  if os.path.exists(metrics):
+    with open(metrics) as f:
+      return json.load(f)
+  export_dir = os.path.dirname(folder)
+  if os.path.exists(os.path.join(export_dir, MODEL_INFO)):
+    return read_model_info(export_dir)
   return {}
 
 
-def weights_config(prefix):
-  """The ModelConfig recorded beside a weights checkpoint `prefix`, or None."""
+def recorded_config(info):
+  """The ModelConfig in a `weights_info` dict, or None."""
   from nlaic_tf.models import ModelConfig
-  config = weights_info(prefix).get("config")
+  config = info.get("config")
   return ModelConfig.from_dict(config) if config is not None else None
 
 

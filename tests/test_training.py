@@ -8,11 +8,11 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import smooth_image
+from nlaic_tf import export_lib
 from nlaic_tf.models import get_config
 from nlaic_tf.models.rate_levels import remap_log_gains
 from nlaic_tf.training import Trainer, TrainingOptions
-from nlaic_tf import export_lib
-from nlaic_tf.zoo import build_codec, total_steps, weights_config, weights_info
+from nlaic_tf.zoo import build_codec, recorded_config, total_steps, weights_info
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def test_init_from_other_rate_levels_copies_weights_and_remaps_gains(
       np.testing.assert_array_equal(a.numpy(), b.numpy())
   trainer.run(log=lambda _: None)  # and it trains
   # A checkpoint of train.py (<workdir>/best) records its levels as well.
-  assert weights_config(str(tmp_path / "a" / "best" / "weights")) == config
-  assert weights_config(str(tmp_path / "nowhere" / "weights")) is None
+  assert recorded_config(weights_info(str(tmp_path / "a" / "best" / "weights"))) == config
+  assert recorded_config(weights_info(str(tmp_path / "nowhere" / "weights"))) is None
 
   options = _options(tmp_path / "b", image_dir, steps=1)
   options.init_from = os.path.join(exported, "variables", "variables")

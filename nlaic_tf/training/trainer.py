@@ -110,7 +110,7 @@ class Trainer:
       with atomic_write(self._init_file, "w") as f:
         json.dump(dict(init_from=self.options.init_from,
                        steps_before=self.steps_before), f)
-      source = ModelConfig.from_dict(info["config"]) if "config" in info else None
+      source = zoo.recorded_config(info)
       if source is not None and source.lambdas != self.model_config.lambdas:
         return self._init_with_new_rate_levels(source)
       # Every model variable must come from the file (a SavedModel's
