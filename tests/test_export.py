@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,14 +131,17 @@ def test_compress_signature_rejects_quality_outside_levels(exported):
     compress(image=tf.zeros([16, 16, 3], tf.uint8), quality=tf.constant(2.5))
 
 
-def test_demo_command_round_trips_the_bundled_image(exported, loaded, tmp_path, capsys):
+def test_demo_command_round_trips_the_bundled_image(exported, loaded, tmp_path, capsys,
+                                                    monkeypatch):
   from nlaic_tf import api
   from nlaic_tf.cli import main
   from nlaic_tf.io.images import read_image
   out = tmp_path / "demo"
+  monkeypatch.chdir(Path(__file__).resolve().parents[1])
   assert main(["demo", "--model", exported, "--quality", "0", "--quality", "0.5",
                "--out", str(out)]) == 0
   lines = capsys.readouterr().out.splitlines()
+  assert lines[0].startswith(f"{Path('assets', 'demo.png')}: 512x512, model ")
   rows = {float(line.split()[0]): line.split() for line in lines[2:-1]}
   assert sorted(rows) == [0., .5]
   for q in (0., .5):

@@ -45,7 +45,7 @@ def run(args) -> int:
     codec_files.check_quality(q, levels)
   os.makedirs(args.out, exist_ok=True)
   h, w = image.shape[:2]
-  print(f"{args.image}: {w}x{h}, model {codec.model_id.numpy().hex()}")
+  print(f"{_shown_path(args.image)}: {w}x{h}, model {codec.model_id.numpy().hex()}")
   print(f"{'quality':>7} {'bytes':>8} {'bpp':>7} {'PSNR dB':>8} {'MS-SSIM':>8} "
         f"{'enc s':>6} {'dec s':>6}")
   for q in qualities:
@@ -64,3 +64,9 @@ def run(args) -> int:
           f"{metrics.psnr(image, decoded):8.2f} {quality} {encode_s:6.2f} {decode_s:6.2f}")
   print(f"files in {args.out}/")
   return 0
+
+
+def _shown_path(path: str) -> str:
+  """The path relative to the working directory when it lies below it, else as given."""
+  relative = os.path.relpath(os.path.abspath(path))
+  return path if relative.startswith(os.pardir) else relative
