@@ -68,5 +68,5 @@ def run(args) -> int:
 
 def _shown_path(path: str) -> str:
   """The path relative to the working directory when it lies below it, else as given."""
-  relative = os.path.relpath(os.path.abspath(path))
+  relative = os.path.relpath(path)
   return path if relative.startswith(os.pardir) else relative
