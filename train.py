@@ -24,6 +24,10 @@ flags.DEFINE_float("lr", 1e-4, "Initial Adam learning rate.")
 flags.DEFINE_list("lr_drops", [], "Steps at which the learning rate is multiplied by --lr_drop_factor.")
 flags.DEFINE_float("lr_drop_factor", 0.3, "Learning-rate factor at each drop.")
 flags.DEFINE_float("grad_clip", 5., "Global gradient-norm clipping (0: off).")
+flags.DEFINE_float("level_balance", 0.,
+                   "Rate-level loss weights proportional to lambda ** -level_balance "
+                   "(0: plain mean, dominated by the highest levels; 0.5: about equal "
+                   "shares). Also weighs the validation loss that picks the best weights.")
 flags.DEFINE_float("checkpoint_minutes", 5., "Minutes between checkpoints.")
 flags.DEFINE_integer("val_every", 500, "Steps between validations.")
 flags.DEFINE_integer("val_images", 12, "Validation images (centre crops).")
@@ -48,6 +52,7 @@ def main(_):
       batch_size=FLAGS.batch_size, steps=FLAGS.steps, lr=FLAGS.lr,
       lr_drops=tuple(int(s) for s in FLAGS.lr_drops),
       lr_drop_factor=FLAGS.lr_drop_factor, grad_clip=FLAGS.grad_clip,
+      level_balance=FLAGS.level_balance,
       checkpoint_minutes=FLAGS.checkpoint_minutes, val_every=FLAGS.val_every,
       val_images=FLAGS.val_images, log_every=FLAGS.log_every, seed=FLAGS.seed,
       init_from=FLAGS.init_from)

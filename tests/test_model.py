@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from conftest import smooth_image
 from nlaic_tf.models import RateGains
-from nlaic_tf.models.rate_levels import remap_log_gains
+from nlaic_tf.models.rate_levels import level_weights, remap_log_gains
 from nlaic_tf.zoo import build_model
 
 
@@ -95,3 +95,29 @@ def test_training_steps_reduce_the_loss():
   for _ in range(40):
     step(x)
   assert evaluate() < 0.7 * before
+
+
+def test_level_weights_have_mean_one_and_follow_lambda():
+  lambdas = [0.0002, 0.002, 0.02]
+  np.testing.assert_allclose(level_weights(lambdas, 0.), [1., 1., 1.])
+  w = level_weights(lambdas, 0.5)
+  assert w.mean() == pytest.approx(1.)
+  np.testing.assert_allclose(w[:-1] / w[1:], [10 ** 0.5] * 2, rtol=1e-5)
+
+
+def _level_losses_after_training(level_balance):
+  tf.keras.utils.set_random_seed(0)
+  model = build_model("tiny", level_balance=level_balance)
+  model.compile(optimizer=tf.keras.optimizers.Adam(2e-3))
+  x = tf.constant(_batch(4, seed=10), tf.float32)
+  step = tf.function(model.train_step)
+  for _ in range(30):
+    step(x)
+  return [float(tf.reduce_mean(model.losses_per_example(
+      x, tf.fill([4], float(q)), training=False)["loss"])) for q in (0, 1)]
+
+
+def test_level_balance_shifts_training_towards_the_low_levels():
+  plain = _level_losses_after_training(0.)
+  balanced = _level_losses_after_training(1.)  # level 0 weighs 7.5x level 1
+  assert balanced[0] / balanced[1] < plain[0] / plain[1]

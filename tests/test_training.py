@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import smooth_image
 from nlaic_tf import export_lib
 from nlaic_tf.models import get_config
-from nlaic_tf.models.rate_levels import remap_log_gains
+from nlaic_tf.models.rate_levels import level_weights, remap_log_gains
 from nlaic_tf.training import Trainer, TrainingOptions
 from nlaic_tf.zoo import build_codec, recorded_config, total_steps, weights_info
 
@@ -134,3 +134,14 @@ def test_total_steps_count_those_behind_the_init_from_weights(tmp_path, image_di
   resumed = Trainer(config, dataclasses.replace(options, steps=5))
   assert "resumed" in resumed.restore()
   assert resumed.steps_before == 4
+
+
+def test_validation_loss_weighs_levels_like_the_training_loss(tmp_path, image_dir):
+  config = get_config("tiny")
+  options = dataclasses.replace(_options(tmp_path, image_dir, steps=0),
+                                level_balance=0.5)
+  val = Trainer(config, options).validate()
+  losses = [level["loss"] for level in val["levels"]]
+  weights = level_weights(config.lambdas, 0.5)
+  assert val["loss"] == pytest.approx(np.average(losses, weights=weights))
+  assert val["loss"] != pytest.approx(np.mean(losses))

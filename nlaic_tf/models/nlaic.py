@@ -4,7 +4,7 @@ import tensorflow_compression as tfc
 
 from nlaic_tf.entropy import ContextModel, ScaleTable, gaussian_bits
 from nlaic_tf.models.config import ModelConfig
-from nlaic_tf.models.rate_levels import RateGains
+from nlaic_tf.models.rate_levels import RateGains, level_weights
 from nlaic_tf import transforms
 
 
@@ -25,17 +25,20 @@ class NLAIC(tf.keras.Model):
 
   `rd_step` draws a rate level per example and minimises
   lambda_level * D + (bits_y + bits_z) / pixels, with D = 255^2 * MSE or
-  1 - MS-SSIM (`config.distortion`).
+  1 - MS-SSIM (`distortion`), each example weighted by its level's
+  `level_weights(lambdas, level_balance)`.
   """
 
   def __init__(self, config: ModelConfig, distortion="mse", grad_clip=5.,
-               **kwargs):
+               level_balance=0., **kwargs):
     super().__init__(**kwargs)
     self.config = config
     if distortion not in ("mse", "ms-ssim"):
       raise ValueError(f"distortion must be 'mse' or 'ms-ssim', got {distortion!r}")
     self.distortion = distortion
     self.grad_clip = grad_clip
+    self.level_balance = level_balance
+    self.level_weights = tf.constant(level_weights(config.lambdas, level_balance))
     self.analysis = transforms.analysis_transform(config)
     self.synthesis = transforms.synthesis_transform(config)
     self.hyper_analysis = transforms.hyper_analysis(config)
@@ -112,7 +115,7 @@ class NLAIC(tf.keras.Model):
                                dtype=tf.int32)
     with tf.GradientTape() as tape:
       terms = self.losses_per_example(x, levels, training=True)
-      loss = tf.reduce_mean(terms["loss"])
+      loss = tf.reduce_mean(tf.gather(self.level_weights, levels) * terms["loss"])
     variables = self.trainable_variables
     grads = tape.gradient(loss, variables)
     if self.grad_clip:
@@ -122,7 +125,7 @@ class NLAIC(tf.keras.Model):
 
   def get_config(self):
     return dict(config=self.config.to_json(), distortion=self.distortion,
-                grad_clip=self.grad_clip)
+                grad_clip=self.grad_clip, level_balance=self.level_balance)
 
   @classmethod
   def from_config(cls, config):

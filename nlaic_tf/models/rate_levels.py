@@ -32,6 +32,19 @@ def remap_log_gains(lambdas, log_gains, new_lambdas):
   return np.stack(rows).astype(np.float32)
 
 
+def level_weights(lambdas, balance):
+  """Training weight per rate level [L], proportional to lambda ** -balance
+  and with mean 1.
+
+  The loss lambda * D + R of a level grows roughly like lambda ** 0.55 for
+  these models, so with plain averaging (balance 0) the highest level gives
+  ~40 % of the gradient of the shared transforms and the lowest ~2 %;
+  balance 0.5 gives every level about the same share.
+  """
+  w = np.asarray(lambdas, np.float64) ** -float(balance)
+  return (w / w.mean()).astype(np.float32)
+
+
 @tf.keras.utils.register_keras_serializable(package="nlaic")
 class RateGains(tf.keras.layers.Layer):
   """Gains g(q) [channels] for a quality q in [0, num_levels - 1].

@@ -37,6 +37,7 @@ class TrainingOptions:
   lr_drops: Tuple[int, ...] = ()
   lr_drop_factor: float = 0.3
   grad_clip: float = 5.
+  level_balance: float = 0.
   checkpoint_minutes: float = 5.
   val_every: int = 500
   val_images: int = 12
@@ -53,7 +54,8 @@ class Trainer:
     self.options = options
     self.model_config = model_config
     self.model = NLAIC(model_config, distortion=options.distortion,
-                       grad_clip=options.grad_clip)
+                       grad_clip=options.grad_clip,
+                       level_balance=options.level_balance)
     # The learning rate is a plain variable set from the options before every
     # step (see learning_rate), so checkpoints have one structure whatever the
     # schedule flags, and a run resumes with any new --lr/--lr_drops.
@@ -146,7 +148,8 @@ class Trainer:
     return self.manager.save(checkpoint_number=int(self.step))
 
   def validate(self):
-    """Mean loss, bpp, PSNR per rate level on the validation crops (rounding)."""
+    """Loss, bpp, PSNR per rate level on the validation crops (rounding), and
+    their loss averaged with the training's level weights."""
     o = self.options
     files = data.image_files(o.val_glob)[:o.val_images]
     sums = {}
@@ -160,7 +163,8 @@ class Trainer:
           sums[(level, k)] = sums.get((level, k), 0.) + float(tf.reduce_sum(v))
     per_level = [{k: sums[(l, k)] / count for k in ("loss", "bpp", "psnr")}
                  for l in range(self.model_config.num_levels)]
-    return dict(loss=float(np.mean([p["loss"] for p in per_level])),
+    return dict(loss=float(np.average([p["loss"] for p in per_level],
+                                      weights=self.model.level_weights)),
                 levels=per_level)
 
   @tf.function
