@@ -5,13 +5,18 @@
 
 Runs are given in the order they were chained (each started from the previous
 one's weights with --init_from), so the "total steps" column adds them up. One
-row per validation: run, step, total steps, UTC time, validation loss, and
-bpp / PSNR of each rate level on bsds500/val centre crops.
+row per validation: run, step, total steps, UTC time, validation loss, BD-rate
+(PSNR) against the weights the run started from (the previous run's last best
+validation), and bpp / PSNR of each rate level on bsds500/val centre crops.
+The BD-rate compares runs whose validation losses weigh the levels
+differently (train.py --level_balance); negative is better.
 """
 import argparse
 import datetime
 import json
 import os
+
+from nlaic_tf.evaluation.bd_rate import bd_rate
 
 
 def read_history(path):
@@ -26,20 +31,41 @@ def _run_name(path):
   return os.path.basename(os.path.dirname(os.path.abspath(path))) if stem == "history" else stem
 
 
+def _curve(record):
+  return [l["bpp"] for l in record["levels"]], [l["psnr"] for l in record["levels"]]
+
+
+def _last_best(records):
+  """The record whose weights a run kept: its last new best validation."""
+  return [r for r in records if r.get("best")][-1]
+
+
+def _bd_cell(start, record):
+  if start is None:
+    return "–"
+  try:
+    return f"{bd_rate(*_curve(start), *_curve(record)):+.2f} %"
+  except ValueError:  # PSNR ranges that do not overlap
+    return "no overlap"
+
+
 def table(paths, offsets):
   """Markdown rows for the runs in `paths`; `offsets[i]` steps precede run i."""
   runs = [(_run_name(p), read_history(p)) for p in paths]
   levels = max(len(r["levels"]) for _, records in runs for r in records)
-  header = (["run", "step", "total steps", "time (UTC)", "val loss"]
+  header = (["run", "step", "total steps", "time (UTC)", "val loss", "BD-rate vs start"]
             + [f"L{l} bpp / dB" for l in range(levels)])
   lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
+  start = None
   for (name, records), offset in zip(runs, offsets):
     for r in records:
       when = datetime.datetime.fromtimestamp(r["time"], datetime.timezone.utc)
       cells = [name, str(r["step"]), str(offset + r["step"]), when.strftime("%Y-%m-%d %H:%M"),
-               f"{r['val_loss']:.3f}" + (" *" if r.get("best") else "")]
+               f"{r['val_loss']:.3f}" + (" *" if r.get("best") else ""),
+               _bd_cell(start, r)]
       cells += [f"{l['bpp']:.3f} / {l['psnr']:.2f}" for l in r["levels"]]
       lines.append("| " + " | ".join(cells) + " |")
+    start = _last_best(records)
   return "\n".join(lines)
 
 
