@@ -37,7 +37,7 @@ class TrainingOptions:
   lr_drops: Tuple[int, ...] = ()
   lr_drop_factor: float = 0.3
   grad_clip: float = 5.
-  level_balance: float = 0.
+  level_balance: float = 0.5
   checkpoint_minutes: float = 5.
   val_every: int = 500
   val_images: int = 12
