@@ -17,8 +17,9 @@ flags.DEFINE_string("train_glob",
 flags.DEFINE_string("tfds_name", "", "tensorflow-datasets name used instead of --train_glob.")
 flags.DEFINE_string("val_glob", "../shared/data/bsds500/val/*.jpg",
                     "Validation images (never the evaluation set).")
-flags.DEFINE_integer("crop", 128, "Training crop size (>= 176 for ms-ssim).")
-flags.DEFINE_integer("batch_size", 8, "Batch size.")
+flags.DEFINE_integer("crop", 256, "Training crop size (>= 176 for ms-ssim; the README's "
+                     "Training section compares 128 and 256).")
+flags.DEFINE_integer("batch_size", 2, "Batch size.")
 flags.DEFINE_integer("steps", 100000, "Total training steps.")
 flags.DEFINE_float("lr", 1e-4, "Initial Adam learning rate.")
 flags.DEFINE_list("lr_drops", [], "Steps at which the learning rate is multiplied by --lr_drop_factor.")

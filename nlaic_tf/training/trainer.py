@@ -30,8 +30,8 @@ class TrainingOptions:
   val_glob: str = ""
   tfds_name: str = ""
   distortion: str = "mse"
-  crop: int = 128
-  batch_size: int = 8
+  crop: int = 256
+  batch_size: int = 2
   steps: int = 100000
   lr: float = 1e-4
   lr_drops: Tuple[int, ...] = ()
