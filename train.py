@@ -28,8 +28,8 @@ flags.DEFINE_float("grad_clip", 5., "Global gradient-norm clipping (0: off).")
 flags.DEFINE_float("level_balance", 0.5,
                    "Rate-level loss weights proportional to lambda ** -level_balance "
                    "(0: plain mean, dominated by the highest levels; 0.5: about equal "
-                   "shares, as in the shipped model's last phase). Also weighs the validation "
-                   "loss that picks the best weights.")
+                   "shares, as in the shipped model's last two phases). Also weighs the "
+                   "validation loss that picks the best weights.")
 flags.DEFINE_float("checkpoint_minutes", 5., "Minutes between checkpoints.")
 flags.DEFINE_integer("val_every", 500, "Steps between validations.")
 flags.DEFINE_integer("val_images", 12, "Validation images (centre crops).")
