@@ -19,14 +19,16 @@ from absl import app, flags
 
 import child_process
 from child_process import REPO_ROOT
+from nlaic_tf.training.options import TrainingOptions
 
 BSDS_GLOB = os.path.join(REPO_ROOT, "..", "shared", "data", "bsds500", "train", "*.jpg")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("configs", ["small", "small-hyperprior"],
                   "Configurations (nlaic_tf.models.CONFIGS) to compare; the first is the reference.")
-flags.DEFINE_integer("batch", 8, "Batch size.")
-flags.DEFINE_integer("crop", 128, "Crop size in pixels.")
+_TRAINING = TrainingOptions(workdir="")
+flags.DEFINE_integer("batch", _TRAINING.batch_size, "Batch size (default: train.py's).")
+flags.DEFINE_integer("crop", _TRAINING.crop, "Crop size in pixels (default: train.py's).")
 flags.DEFINE_integer("warmup", 3, "Untimed steps before timing (the first one traces).")
 flags.DEFINE_integer("steps", 20, "Timed steps.")
 flags.DEFINE_string("data", "random",

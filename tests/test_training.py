@@ -1,6 +1,8 @@
 """Trainer: checkpoints resume exactly (step, optimizer state, data position)."""
 import dataclasses
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -145,3 +147,17 @@ def test_validation_loss_weighs_levels_like_the_training_loss(tmp_path, image_di
   weights = level_weights(config.lambdas, 0.5)
   assert val["loss"] == pytest.approx(np.average(losses, weights=weights))
   assert val["loss"] != pytest.approx(np.mean(losses))
+
+
+def test_train_py_flags_fill_the_options_without_importing_tensorflow():
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  code = ("import sys; sys.path.insert(0, sys.argv[1]); import train;"
+          "train.FLAGS(['train.py', '--lr_drops', '30,40', '--crop', '96', '--init_from', 'w']);"
+          "assert 'tensorflow' not in sys.modules, 'TensorFlow imported';"
+          "print(repr(train.options_from_flags()))")
+  result = subprocess.run([sys.executable, "-c", code, root], capture_output=True,
+                          text=True, timeout=120)
+  assert result.returncode == 0, result.stderr
+  parsed = eval(result.stdout, {"TrainingOptions": TrainingOptions})  # its repr
+  assert parsed == dataclasses.replace(TrainingOptions(workdir="runs/small"),
+                                       lr_drops=(30, 40), crop=96, init_from="w")

@@ -11,8 +11,6 @@ import math
 import os
 import signal
 import time
-from typing import Optional, Tuple
-
 import numpy as np
 import tensorflow as tf
 
@@ -20,31 +18,7 @@ from nlaic_tf import data, zoo
 from nlaic_tf.io.atomic import atomic_directory, atomic_write
 from nlaic_tf.models import NLAIC, ModelConfig
 from nlaic_tf.models.rate_levels import remap_log_gains
-
-
-@dataclasses.dataclass
-class TrainingOptions:
-  """What `train.py` flags set; see there for meanings."""
-  workdir: str
-  train_glob: str = ""
-  val_glob: str = ""
-  tfds_name: str = ""
-  distortion: str = "mse"
-  crop: int = 256
-  batch_size: int = 2
-  steps: int = 100000
-  lr: float = 1e-4
-  lr_drops: Tuple[int, ...] = ()
-  lr_drop_factor: float = 0.3
-  grad_clip: float = 5.
-  level_balance: float = 0.5
-  checkpoint_minutes: float = 5.
-  val_every: int = 500
-  val_images: int = 12
-  val_crop: int = 256
-  log_every: int = 50
-  seed: int = 0
-  init_from: Optional[str] = None
+from nlaic_tf.training.options import TrainingOptions
 
 
 class Trainer:

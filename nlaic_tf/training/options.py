@@ -1,0 +1,32 @@
+"""Training options: the one place their defaults live (`train.py` flags read them).
+
+Imports no TensorFlow, so `train.py --help` stays fast.
+"""
+import dataclasses
+from typing import Optional, Tuple
+
+
+@dataclasses.dataclass
+class TrainingOptions:
+  """What `train.py` flags set; see there for meanings. Globs are relative to
+  the working directory (the defaults suit a checkout beside `../shared/data`)."""
+  workdir: str
+  train_glob: str = "../shared/data/bsds500/train/*.jpg,../shared/data/bsds500/test/*.jpg"
+  val_glob: str = "../shared/data/bsds500/val/*.jpg"
+  tfds_name: str = ""
+  distortion: str = "mse"
+  crop: int = 256
+  batch_size: int = 2
+  steps: int = 100000
+  lr: float = 1e-4
+  lr_drops: Tuple[int, ...] = ()
+  lr_drop_factor: float = 0.3
+  grad_clip: float = 5.
+  level_balance: float = 0.5
+  checkpoint_minutes: float = 5.
+  val_every: int = 500
+  val_images: int = 12
+  val_crop: int = 256
+  log_every: int = 50
+  seed: int = 0
+  init_from: Optional[str] = None
