@@ -4,8 +4,9 @@ import json
 from typing import Optional, Tuple
 
 # Rate-distortion trade-offs of the rate levels: loss = lambda * 255^2 * MSE + bpp.
-# Geometric, x2.5 per level, chosen to span about 0.15 to 1 bpp on Kodak.
-DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483)
+# Geometric, about x2.5 per level, chosen to span 0.04 to beyond 1 bpp on Kodak.
+DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483,
+                   0.12)
 
 
 @dataclasses.dataclass(frozen=True)
