@@ -11,6 +11,7 @@ import math
 import os
 import signal
 import time
+
 import numpy as np
 import tensorflow as tf
 
