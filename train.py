@@ -40,6 +40,9 @@ flags.DEFINE_float("checkpoint_minutes", DEFAULTS.checkpoint_minutes,
                    "Minutes between checkpoints.")
 flags.DEFINE_integer("val_every", DEFAULTS.val_every, "Steps between validations.")
 flags.DEFINE_integer("val_images", DEFAULTS.val_images, "Validation images (centre crops).")
+flags.DEFINE_integer("val_crop", DEFAULTS.val_crop,
+                     "Validation centre-crop size (multiple of 64; validation losses are "
+                     "only comparable at the same size).")
 flags.DEFINE_integer("log_every", DEFAULTS.log_every, "Steps between progress lines.")
 flags.DEFINE_integer("seed", DEFAULTS.seed, "Data seed.")
 flags.DEFINE_string("init_from", DEFAULTS.init_from,

@@ -152,7 +152,8 @@ def test_validation_loss_weighs_levels_like_the_training_loss(tmp_path, image_di
 def test_train_py_flags_fill_the_options_without_importing_tensorflow():
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   code = ("import sys; sys.path.insert(0, sys.argv[1]); import train;"
-          "train.FLAGS(['train.py', '--lr_drops', '30,40', '--crop', '96', '--init_from', 'w']);"
+          "train.FLAGS(['train.py', '--lr_drops', '30,40', '--crop', '96', '--val_crop', '320',"
+          "'--init_from', 'w']);"
           "assert 'tensorflow' not in sys.modules, 'TensorFlow imported';"
           "print(repr(train.options_from_flags()))")
   result = subprocess.run([sys.executable, "-c", code, root], capture_output=True,
@@ -160,4 +161,5 @@ def test_train_py_flags_fill_the_options_without_importing_tensorflow():
   assert result.returncode == 0, result.stderr
   parsed = eval(result.stdout, {"TrainingOptions": TrainingOptions})  # its repr
   assert parsed == dataclasses.replace(TrainingOptions(workdir="runs/small"),
-                                       lr_drops=(30, 40), crop=96, init_from="w")
+                                       lr_drops=(30, 40), crop=96, val_crop=320,
+                                       init_from="w")
