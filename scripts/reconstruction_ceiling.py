@@ -1,0 +1,45 @@
+"""Prints each rate level's PSNR beside the transforms' ceiling (no quantization).
+
+  python scripts/reconstruction_ceiling.py \
+      --weights saved_models/nlaic_small/variables/variables
+
+Validation centre crops of bsds500/val, as train.py validates. The last column
+is the share of a level's squared error that the transforms alone already make
+(ceiling MSE / level MSE): near 100 % the level cannot gain from a better
+entropy model, only from better (e.g. wider) transforms.
+"""
+import argparse
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--weights", default=os.path.join(
+      ROOT, "saved_models", "nlaic_small", "variables", "variables"),
+      help="checkpoint prefix (an exported model's variables or train.py's best/weights)")
+  parser.add_argument("--val_glob", default=os.path.join(
+      ROOT, "..", "shared", "data", "bsds500", "val", "*.jpg"))
+  parser.add_argument("--images", type=int, default=12)
+  parser.add_argument("--crop", type=int, default=256)
+  args = parser.parse_args()
+
+  from nlaic_tf import data, zoo
+  from nlaic_tf.evaluation.ceiling import level_psnr_and_ceiling
+  config = zoo.recorded_config(zoo.weights_info(args.weights))
+  if config is None:
+    raise SystemExit(f"no configuration recorded beside {args.weights}")
+  model = zoo.build_model(config, args.weights)
+  files = data.image_files(args.val_glob)[:args.images]
+  psnr, ceiling = level_psnr_and_ceiling(
+      model, data.validation_dataset(files, args.crop))
+  print(f"{config.name}: {len(files)} centre crops {args.crop}x{args.crop}; "
+        f"ceiling (no quantization) {ceiling:.2f} dB")
+  print("level  PSNR dB  below ceiling dB  ceiling share of MSE")
+  for level, p in enumerate(psnr):
+    print(f"{level:5d}  {p:7.2f}  {ceiling - p:16.2f}  {10 ** ((p - ceiling) / 10):19.0%}")
+
+
+if __name__ == "__main__":
+  main()
