@@ -1,4 +1,5 @@
-"""Prints each rate level's PSNR beside the transforms' ceiling (no quantization).
+"""Prints each rate level's PSNR beside the transforms' ceiling (no quantization)
+and how many latent channels carry its bits.
 
   python scripts/reconstruction_ceiling.py \
       --weights saved_models/nlaic_small/variables/variables
@@ -6,7 +7,9 @@
 Validation centre crops of bsds500/val, as train.py validates. The last column
 is the share of a level's squared error that the transforms alone already make
 (ceiling MSE / level MSE): near 100 % the level cannot gain from a better
-entropy model, only from better (e.g. wider) transforms.
+entropy model, only from better (e.g. wider) transforms. "Channels for 90 %"
+counts the fewest latent channels that carry 90 % of a level's bits of y;
+"active" those that carry at least 0.1 % each.
 """
 import argparse
 import os
@@ -26,19 +29,23 @@ def main():
   args = parser.parse_args()
 
   from nlaic_tf import data, zoo
-  from nlaic_tf.evaluation.ceiling import level_psnr_and_ceiling
+  from nlaic_tf.evaluation.ceiling import channels_for_share, level_psnr_and_ceiling
   config = zoo.recorded_config(zoo.weights_info(args.weights))
   if config is None:
     raise SystemExit(f"no configuration recorded beside {args.weights}")
   model = zoo.build_model(config, args.weights)
   files = data.image_files(args.val_glob)[:args.images]
-  psnr, ceiling = level_psnr_and_ceiling(
+  psnr, ceiling, channel_bits = level_psnr_and_ceiling(
       model, data.validation_dataset(files, args.crop))
   print(f"{config.name}: {len(files)} centre crops {args.crop}x{args.crop}; "
         f"ceiling (no quantization) {ceiling:.2f} dB")
-  print("level  PSNR dB  below ceiling dB  ceiling share of MSE")
+  for90 = channels_for_share(channel_bits, 0.9)
+  active = (channel_bits / channel_bits.sum(1, keepdims=True) >= 1e-3).sum(1)
+  print("level  PSNR dB  below ceiling dB  ceiling share of MSE  "
+        f"channels for 90 %  active (of {config.latent_channels})")
   for level, p in enumerate(psnr):
-    print(f"{level:5d}  {p:7.2f}  {ceiling - p:16.2f}  {10 ** ((p - ceiling) / 10):19.0%}")
+    print(f"{level:5d}  {p:7.2f}  {ceiling - p:16.2f}  {10 ** ((p - ceiling) / 10):19.0%}"
+          f"  {for90[level]:17d}  {active[level]:6d}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,12 @@
-"""NLAIC model: gradients, rate levels, weight transfer and that training reduces the loss."""
-import dataclasses
-
+"""NLAIC model: gradients, rate levels, the reconstruction ceiling and that training reduces the loss."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from conftest import smooth_image
-from nlaic_tf.evaluation.ceiling import level_psnr_and_ceiling
+from nlaic_tf.evaluation.ceiling import channels_for_share, level_psnr_and_ceiling
 from nlaic_tf.models import RateGains
 from nlaic_tf.models.rate_levels import level_weights, remap_log_gains
-from nlaic_tf.models.transfer import transfer_weights
 from nlaic_tf.zoo import build_model
 
 
@@ -127,51 +124,22 @@ def test_level_balance_shifts_training_towards_the_low_levels():
   assert balanced[0] / balanced[1] < plain[0] / plain[1]
 
 
-def test_grown_latent_channels_keep_the_reconstruction_and_old_channels_bits():
-  source = build_model("tiny")  # 8 latent channels
-  rng = np.random.default_rng(0)
-  for w in source.weights:  # no zero-initialised outputs: every path matters
-    w.assign(w.numpy() + rng.normal(0., .1, w.shape).astype(np.float32))
-  config = dataclasses.replace(source.config, latent_channels=12)
-  target = build_model(config)
-  message = transfer_weights(source, target)
-  assert "latent channels grown from 8 to 12" in message
-  x = tf.constant(_batch(2, size=128), tf.float32)  # z is 2x2: attention varies
-  q = tf.constant([0., 1.])
-  before, after = source(x, q), target(x, q)
-  np.testing.assert_allclose(after["x_hat"], before["x_hat"], atol=1e-5)
-  np.testing.assert_allclose(after["bits_z"], before["bits_z"], rtol=1e-5)
-  ys_before = source.analysis(x) * source.gains(q)
-  ys_after = target.analysis(x) * target.gains(q)
-  np.testing.assert_allclose(ys_after[..., :8], ys_before, atol=1e-5)
-  assert np.abs(ys_after[..., 8:].numpy()).max() > 0  # new channels carry features
-  hyper = source.hyper_synthesis(source.hyper_analysis(ys_before))
-  grown_hyper = target.hyper_synthesis(target.hyper_analysis(ys_after))
-  for a, b in zip(source.context(tf.round(ys_before), hyper),
-                  target.context(tf.round(ys_after), grown_hyper)):
-    np.testing.assert_allclose(b[..., :8], a, rtol=1e-4, atol=1e-5)
-  # New channels start at each level's mean gain; new levels are remapped.
-  np.testing.assert_allclose(target.gains.log_gains[:, 8:],
-                             np.repeat(source.gains.log_gains.numpy().mean(1, keepdims=True), 4, 1),
-                             rtol=1e-6)
-  relevelled = build_model(dataclasses.replace(config, lambdas=(0.002, 0.004, 0.03)))
-  assert "rate levels remapped" in transfer_weights(source, relevelled)
-  for change in (dict(latent_channels=4), dict(main_filters=12)):
-    with pytest.raises(ValueError, match="more than its rate levels"):
-      transfer_weights(source, build_model(dataclasses.replace(source.config, **change)))
-
-
 def test_fine_quantization_approaches_the_reconstruction_ceiling():
   tf.keras.utils.set_random_seed(0)
   model = build_model("tiny")
   x = _batch(2, size=64)
-  _, ceiling = level_psnr_and_ceiling(model, [x])
+  _, ceiling, channel_bits = level_psnr_and_ceiling(model, [x])
+  out = model(x, tf.constant([1., 1.]))
+  np.testing.assert_allclose(channel_bits[1], out["channel_bits_y"].numpy().sum(0), rtol=1e-5)
+  np.testing.assert_allclose(out["channel_bits_y"].numpy().sum(1), out["bits_y"], rtol=1e-5)
+  assert list(channels_for_share([[5., 1., 0., 4.]], 0.9)) == [2]
+  assert list(channels_for_share([[5., 1., 0., 4.]], 0.95)) == [3]
   direct = tf.image.psnr(x, tf.clip_by_value(model.synthesis(model.analysis(x)), 0., 1.), 1.)
   assert ceiling == pytest.approx(float(tf.reduce_mean(direct)), abs=1e-4)
   far_from_ceiling = {}
   for shift in (-6., 8.):  # quantization steps ~400 and ~3e-4 times the trained ones
     model.gains.log_gains.assign_add(tf.fill(model.gains.log_gains.shape, shift))
-    psnr, same_ceiling = level_psnr_and_ceiling(model, [x])
+    psnr, same_ceiling, _ = level_psnr_and_ceiling(model, [x])
     model.gains.log_gains.assign_add(tf.fill(model.gains.log_gains.shape, -shift))
     assert psnr.shape == (2,) and same_ceiling == pytest.approx(ceiling, abs=1e-4)
     far_from_ceiling[shift] = abs(psnr - ceiling).max()

@@ -14,21 +14,32 @@ def _psnr(x, x_hat):
 
 
 def level_psnr_and_ceiling(model, batches):
-  """PSNR per rate level (rounded latents) and without quantization.
+  """PSNR per rate level (rounded latents), without quantization, and where
+  each level spends its bits.
 
   Args:
     model: a built `NLAIC`.
     batches: iterable of images [B, H, W, 3] in [0, 1], H and W multiples of 64.
 
   Returns:
-    (psnr [num_levels], ceiling) in dB, means over the images.
+    (psnr [num_levels], ceiling, channel_bits [num_levels, M]): PSNR in dB,
+    means over the images; bits of y per latent channel, summed over them.
   """
-  levels, ceiling = [], []
+  levels, ceiling, channel_bits = [], [], 0.
   for x in batches:
     x = tf.convert_to_tensor(x, tf.float32)
     ceiling.append(_psnr(x, model.synthesis(model.analysis(x))))
-    levels.append([
-        _psnr(x, model(x, tf.fill([x.shape[0]], float(q)), training=False)["x_hat"])
-        for q in range(model.config.num_levels)])
+    outs = [model(x, tf.fill([x.shape[0]], float(q)), training=False)
+            for q in range(model.config.num_levels)]
+    levels.append([_psnr(x, out["x_hat"]) for out in outs])
+    channel_bits = channel_bits + np.stack(
+        [out["channel_bits_y"].numpy().sum(0) for out in outs])
   return (np.concatenate(levels, axis=1).mean(1),
-          float(np.concatenate(ceiling).mean()))
+          float(np.concatenate(ceiling).mean()), channel_bits)
+
+
+def channels_for_share(channel_bits, share):
+  """Fewest latent channels that carry `share` of the bits, per level [L]."""
+  ordered = -np.sort(-np.asarray(channel_bits, np.float64), axis=-1)
+  cumulative = np.cumsum(ordered, -1) / ordered.sum(-1, keepdims=True)
+  return (cumulative < share - 1e-9).sum(-1) + 1

@@ -57,10 +57,6 @@ class ModelConfig:
 CONFIGS = {
     # Shipped configuration: trainable on 2 CPU cores.
     "small": ModelConfig(),
-    # "small" with 192 latent channels instead of 128: a higher reconstruction
-    # ceiling for the top rate levels. Grown from "small" weights with
-    # train.py --init_from (nlaic_tf.models.transfer).
-    "small-m192": ModelConfig(name="small-m192", latent_channels=192),
     # Baseline for benchmarks: the same widths as "small" without NLAMs and
     # without the 3D context (context_kernel 1 has no causal taps): a
     # mean-scale hyperprior.

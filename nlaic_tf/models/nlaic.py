@@ -63,7 +63,8 @@ class NLAIC(tf.keras.Model):
         offset_heuristic=False)
 
   def call(self, x, quality, training=False):
-    """x [B, H, W, 3], quality [B] -> dict of x_hat, bits_y [B], bits_z [B].
+    """x [B, H, W, 3], quality [B] -> dict of x_hat, bits_y [B],
+    channel_bits_y [B, M] (bits_y per latent channel), bits_z [B].
 
     training=True: uniform noise for the rates and the context, straight-
     through rounding (around the predicted mean) for the synthesis input.
@@ -85,9 +86,10 @@ class NLAIC(tf.keras.Model):
     sigma = self.scale_table.clip(sigma)
     y_hat = ys + tf.stop_gradient(tf.round(ys - mu) + mu - ys)
     y_rated = y_context if training else y_hat
-    bits_y = tf.reduce_sum(gaussian_bits(y_rated, mu, sigma), [1, 2, 3])
+    channel_bits_y = tf.reduce_sum(gaussian_bits(y_rated, mu, sigma), [1, 2])
     x_hat = self.synthesis(y_hat / gains)
-    return dict(x_hat=x_hat, bits_y=bits_y, bits_z=bits_z)
+    return dict(x_hat=x_hat, bits_y=tf.reduce_sum(channel_bits_y, 1),
+                channel_bits_y=channel_bits_y, bits_z=bits_z)
 
   def losses_per_example(self, x, quality, training):
     """Returns dict of loss, bpp, mse (on [0, 255]), psnr, distortion; each [B]."""

@@ -5,6 +5,7 @@ validation loss and the tf.data iterator (whose randomness is stateless per
 example), so a run killed at any point continues with the same batches. The
 best weights by validation loss are kept separately in `<workdir>/best`.
 """
+import dataclasses
 import json
 import math
 import os
@@ -16,7 +17,8 @@ import tensorflow as tf
 
 from nlaic_tf import data, zoo
 from nlaic_tf.io.atomic import atomic_directory, atomic_write
-from nlaic_tf.models import NLAIC, ModelConfig, transfer
+from nlaic_tf.models import NLAIC, ModelConfig
+from nlaic_tf.models.rate_levels import remap_log_gains
 from nlaic_tf.training.options import TrainingOptions
 
 
@@ -86,10 +88,8 @@ class Trainer:
         json.dump(dict(init_from=self.options.init_from,
                        steps_before=self.steps_before), f)
       source = zoo.recorded_config(info)
-      if source is not None and (
-          source.lambdas != self.model_config.lambdas
-          or source.latent_channels != self.model_config.latent_channels):
-        return self._init_by_transfer(source)
+      if source is not None and source.lambdas != self.model_config.lambdas:
+        return self._init_with_new_rate_levels(source)
       # Every model variable must come from the file (a SavedModel's
       # variables or train.py weights); other objects in it are ignored.
       try:
@@ -102,16 +102,22 @@ class Trainer:
       return f"initialised weights from {self.options.init_from}"
     return "started from scratch"
 
-  def _init_by_transfer(self, source):
-    """Initialises from weights of another configuration that
-    `transfer.check_transferable` accepts (other lambdas, more latent channels)."""
-    try:
-      transfer.check_transferable(source, self.model_config)
-    except ValueError as e:
-      raise ValueError(f"--init_from {self.options.init_from}: {e}") from None
+  def _init_with_new_rate_levels(self, source):
+    """Initialises from weights trained with other lambdas: every weight is
+    copied except the rate gains, which are remapped to this run's levels."""
+    new = self.model_config
+    if dataclasses.replace(source, name=new.name, lambdas=new.lambdas) != new:
+      raise ValueError(
+          f"--init_from {self.options.init_from} has configuration "
+          f"{source.name!r}, which differs from {new.name!r} in more than its "
+          "rate levels (lambdas)")
     trained = zoo.build_model(source, self.options.init_from)
-    changes = transfer.transfer_weights(trained, self.model)
-    return f"initialised weights from {self.options.init_from}, {changes}"
+    for weight, value in zip(self.model.weights, trained.weights):
+      if weight is self.model.gains.log_gains:
+        value = remap_log_gains(source.lambdas, value.numpy(), new.lambdas)
+      weight.assign(value)
+    return (f"initialised weights from {self.options.init_from}, rate levels "
+            f"remapped from lambdas {source.lambdas} to {new.lambdas}")
 
   def save(self):
     return self.manager.save(checkpoint_number=int(self.step))
