@@ -4,9 +4,9 @@ and how many latent channels carry its bits.
   python scripts/reconstruction_ceiling.py \
       --weights saved_models/nlaic_small/variables/variables
 
-Validation centre crops of bsds500/val, as train.py validates. The last column
-is the share of a level's squared error that the transforms alone already make
-(ceiling MSE / level MSE): near 100 % the level cannot gain from a better
+Validation centre crops of bsds500/val, as train.py validates. "Ceiling share
+of MSE" is the share of a level's squared error that the transforms alone
+already make (ceiling MSE / level MSE): near 100 % the level cannot gain from a better
 entropy model, only from better (e.g. wider) transforms. "Channels for 90 %"
 counts the fewest latent channels that carry 90 % of a level's bits of y;
 "active" those that carry at least 0.1 % each.
