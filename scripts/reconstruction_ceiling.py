@@ -21,7 +21,8 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--weights", default=os.path.join(
       ROOT, "saved_models", "nlaic_small", "variables", "variables"),
-      help="checkpoint prefix (an exported model's variables or train.py's best/weights)")
+      help="checkpoint prefix (an exported model's variables or train.py's best/weights; "
+           "built with the configuration recorded beside it, as export.py does)")
   parser.add_argument("--val_glob", default=os.path.join(
       ROOT, "..", "shared", "data", "bsds500", "val", "*.jpg"))
   parser.add_argument("--images", type=int, default=12)
@@ -30,9 +31,8 @@ def main():
 
   from nlaic_tf import data, zoo
   from nlaic_tf.evaluation.ceiling import channels_for_share, level_psnr_and_ceiling
-  config = zoo.recorded_config(zoo.weights_info(args.weights))
-  if config is None:
-    raise SystemExit(f"no configuration recorded beside {args.weights}")
+  from nlaic_tf.export_lib import weights_model_config
+  config = weights_model_config(args.weights)
   model = zoo.build_model(config, args.weights)
   files = data.image_files(args.val_glob)[:args.images]
   psnr, ceiling, channel_bits = level_psnr_and_ceiling(
