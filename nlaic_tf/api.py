@@ -36,17 +36,26 @@ def _as_rgb8(image):
   return to_rgb8(np.asarray(image))
 
 
-def compress(image, quality=DEFAULT_QUALITY, codec=None):
+def compress(image, quality=DEFAULT_QUALITY, codec=None, refine_steps=0):
   """image (array [H, W], [H, W, 1|3|4], uint8 or uint16) -> container bytes.
 
   Converted to 8-bit RGB as `nlaic_tf.io.images.to_rgb8` documents. quality:
   float in [0, num_levels - 1]; fractional values interpolate rate levels.
+  refine_steps > 0: encoder-side latent refinement
+  (`nlaic_tf.models.refinement`), about one synthesis forward and backward
+  pass per step; any decoder reads the result.
   """
   codec = codec or default_codec()
   levels = num_levels(codec)
   if not 0 <= float(quality) <= levels - 1:
     raise ValueError(f"quality must be in [0, {levels - 1}], got {quality}")
-  return codec.compress(_as_rgb8(image), np.float32(quality)).numpy()
+  if int(refine_steps) != refine_steps or refine_steps < 0:
+    raise ValueError(f"refine_steps must be a non-negative integer, got {refine_steps}")
+  image = _as_rgb8(image)
+  if refine_steps:
+    return codec.compress_refined(image, np.float32(quality),
+                                  np.int32(refine_steps)).numpy()
+  return codec.compress(image, np.float32(quality)).numpy()
 
 
 def decompress(data, codec=None):
@@ -64,26 +73,28 @@ def decompress(data, codec=None):
                          f"nlaic bitstream: cannot be decoded ({e.message.splitlines()[0]})") from None
 
 
-def compress_to_bpp(image, target_bpp, codec=None, iterations=7):
+def compress_to_bpp(image, target_bpp, codec=None, iterations=7,
+                    refine_steps=0):
   """Compresses at the highest quality whose size is at most `target_bpp`.
 
-  Bisects the continuous quality (rate grows with quality). Returns
-  (bytes, quality). If even quality 0 exceeds the target, returns quality 0.
+  Bisects the continuous quality (rate grows with quality), each trial with
+  `refine_steps` (see `compress`). Returns (bytes, quality). If even quality
+  0 exceeds the target, returns quality 0.
   """
   from nlaic_tf.evaluation import metrics
   codec = codec or default_codec()
   image = _as_rgb8(image)
   bpp = lambda data: metrics.bpp(len(data), *image.shape[:2])
   low, high = 0., num_levels(codec) - 1.
-  best = (compress(image, low, codec), low)
-  top = compress(image, high, codec)
+  best = (compress(image, low, codec, refine_steps), low)
+  top = compress(image, high, codec, refine_steps)
   if bpp(top) <= target_bpp:
     return top, high
   if bpp(best[0]) > target_bpp:
     return best
   for _ in range(iterations):
     mid = (low + high) / 2
-    data = compress(image, mid, codec)
+    data = compress(image, mid, codec, refine_steps)
     if bpp(data) <= target_bpp:
       best, low = (data, mid), mid
     else:

@@ -4,9 +4,11 @@ Layout of an export directory `out`:
 
   out/saved_model.pb, out/variables/   the `NLAICCodec` module; signatures
       compress:   image uint8 [H, W, 3], quality float32 [] -> {"bitstream_bytes": string []}
+      compress_refined: image, quality, steps int32 [] -> {"bitstream_bytes": string []}
+                  (encoder-side latent refinement; an ordinary bitstream)
       decompress: bitstream string [] -> {"image": uint8 [H, W, 3]}
-    and the attributes compress, decompress, encode, decode, model_id,
-    config_json (tf.functions and variables, as on `NLAICCodec`).
+    and the attributes compress, compress_refined, decompress, encode,
+    encode_refined, decode, model_id, config_json (tf.functions and variables, as on `NLAICCodec`).
     `tf.train.Checkpoint(model=model).read(out + "/variables/variables")`
     restores the Keras weights of an `NLAIC` (the checkpoint root is the
     codec, whose attribute `model` is the Keras model).
@@ -42,6 +44,9 @@ TFLITE_TOLERANCE = 1e-3
 _IMAGE = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
 _QUALITY = tf.TensorSpec([], tf.float32, name="quality")
 _BITSTREAM = tf.TensorSpec([], tf.string, name="bitstream")
+_STEPS = tf.TensorSpec([], tf.int32, name="steps")
+# Refinement steps the export check runs through compress_refined.
+CHECK_REFINE_STEPS = 2
 # Output name of the compress signature. TF Serving's REST API base64-encodes
 # ({"b64": ...}) only string outputs whose name ends in "_bytes"; any other
 # string output is written raw into the JSON, which corrupts binary data.
@@ -72,10 +77,13 @@ def _without_keras_traces():
 
 
 def serving_signatures(codec: NLAICCodec):
-  """{"compress", "decompress"} concrete functions with named outputs.
+  """{"compress", "compress_refined", "decompress"} concrete functions with
+  named outputs.
 
   compress(image uint8 [H, W, 3], quality float32 []) -> {BITSTREAM_OUTPUT: string []};
   the codec rejects a quality outside [0, num_levels - 1].
+  compress_refined(image, quality, steps int32 []) -> the same, after `steps`
+  of encoder-side latent refinement.
   decompress(bitstream string []) -> {"image": uint8 [H, W, 3]}.
   """
 
@@ -83,11 +91,16 @@ def serving_signatures(codec: NLAICCodec):
   def compress(image, quality):
     return {BITSTREAM_OUTPUT: codec.compress(image, quality)}
 
+  @tf.function(input_signature=[_IMAGE, _QUALITY, _STEPS])
+  def compress_refined(image, quality, steps):
+    return {BITSTREAM_OUTPUT: codec.compress_refined(image, quality, steps)}
+
   @tf.function(input_signature=[_BITSTREAM])
   def decompress(bitstream):
     return {"image": codec.decompress(bitstream)}
 
   return {"compress": compress.get_concrete_function(),
+          "compress_refined": compress_refined.get_concrete_function(),
           "decompress": decompress.get_concrete_function()}
 
 
@@ -102,8 +115,8 @@ def check_saved_model(codec: NLAICCodec, path: str, image: np.ndarray,
                       quality: float = 0.) -> None:
   """Raises ExportError unless the SavedModel at `path` decodes `codec`'s
   bitstream of `image` (uint8 [H, W, 3]) to the encoder's reconstruction,
-  through the `decompress` signature, and its `compress` signature writes
-  the same bitstream as `codec`.
+  through the `decompress` signature, and its `compress` and
+  `compress_refined` signatures write the same bitstreams as `codec`.
   """
   loaded = tf.saved_model.load(path)
   bitstream, _, reconstruction = codec.encode(image, quality)
@@ -118,6 +131,13 @@ def check_saved_model(codec: NLAICCodec, path: str, image: np.ndarray,
   if exported[BITSTREAM_OUTPUT].numpy() != bitstream.numpy():
     raise ExportError("the exported compress signature writes a different "
                       "bitstream from the Python codec")
+  refined = loaded.signatures["compress_refined"](
+      image=tf.constant(image), quality=tf.constant(quality, tf.float32),
+      steps=tf.constant(CHECK_REFINE_STEPS))
+  expected = codec.compress_refined(image, quality, CHECK_REFINE_STEPS)
+  if refined[BITSTREAM_OUTPUT].numpy() != expected.numpy():
+    raise ExportError("the exported compress_refined signature writes a "
+                      "different bitstream from the Python codec")
 
 
 def _count_differences(a, b):
@@ -320,7 +340,8 @@ def export(codec: NLAICCodec, out, weights=None, tflite=True, check=True,
     save_codec(codec, staging)
     if check:
       check_saved_model(codec, staging, test_image(64, 96))
-      log("SavedModel round trip: decompress exact, compress identical")
+      log("SavedModel round trip: decompress exact, compress and "
+          "compress_refined identical")
     report = None
     if tflite:
       log("converting analysis and synthesis to TFLite (builtin ops)")

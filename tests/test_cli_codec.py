@@ -71,6 +71,16 @@ def test_target_bpp_stays_within_the_budget(exported, loaded, photo, capsys):
   assert low <= 8 * photo.with_suffix(".nlaic").stat().st_size / (48 * 72) <= target
 
 
+def test_refined_file_comes_from_the_exported_refinement(exported, loaded, photo, capsys):
+  assert main(["compress", str(photo), "--quality", "1", "--refine", "8",
+               "--model", exported]) == 0
+  data = photo.with_suffix(".nlaic").read_bytes()
+  image = read_image(photo)
+  assert data == api.compress(image, 1., loaded, refine_steps=8)
+  assert data != api.compress(image, 1., loaded)
+  assert api.decompress(data, loaded).shape == image.shape
+
+
 def test_two_inputs_with_one_output_name_are_refused(exported, tmp_path, make_image, capsys):
   for suffix in (".png", ".bmp"):
     Image.fromarray(make_image(8, 8)).save(tmp_path / f"same{suffix}")
@@ -82,6 +92,7 @@ def test_two_inputs_with_one_output_name_are_refused(exported, tmp_path, make_im
 @pytest.mark.parametrize("argv, message", [
     (["compress", "/nonexistent.png"], "nonexistent"),
     (["compress", "PHOTO", "--quality", "7"], "--quality must be in [0, 1]"),
+    (["compress", "PHOTO", "--refine", "-1"], "--refine must be 0 or more"),
     (["decompress", "/nonexistent.nlaic"], "no .nlaic files"),
     (["compress", "PHOTO", "--model", "/nonexistent_model"], "nonexistent_model"),
 ])

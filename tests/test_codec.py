@@ -147,3 +147,15 @@ def test_decoding_is_identical_across_thread_settings(tmp_path, tiny_codec):
   subprocess.run([sys.executable, "-c", script], check=True, env=env,
                  cwd=os.path.dirname(os.path.dirname(__file__)))
   np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), recon.numpy())
+
+
+def test_model_id_does_not_depend_on_variable_names(tiny_codec):
+  from nlaic_tf.models.codec import weights_id
+  from nlaic_tf.zoo import build_model
+  first, second = build_model("tiny"), build_model("tiny")
+  assert first.name != second.name  # Keras numbered the second one's scope
+  second.set_weights(first.get_weights())
+  assert weights_id(second) == weights_id(first)
+  third = build_model("tiny")
+  third.set_weights(tiny_codec.model.get_weights())
+  assert weights_id(third) == tiny_codec.model_id.numpy()

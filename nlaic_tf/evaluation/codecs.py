@@ -256,5 +256,6 @@ CONVENTIONAL_CODECS = tuple(
     for codec in (JpegCodec("4:2:0"), JpegCodec("4:4:4"), Jpeg2000Codec(), WebPCodec(),
                   AvifCodec(), HeicCodec()))
 
-# The learned codec, registered as "nlaic" (imports TensorFlow only when used).
+# The learned codec, registered as "nlaic" and "nlaic-refined" (imports
+# TensorFlow only when used).
 from nlaic_tf.evaluation import learned_codec  # noqa: E402,F401  pylint: disable=wrong-import-position

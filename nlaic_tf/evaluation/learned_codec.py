@@ -1,4 +1,5 @@
-"""The learned codec in the evaluation harness, registered as "nlaic".
+"""The learned codec in the evaluation harness, registered as "nlaic", and
+with encoder-side latent refinement as "nlaic-refined".
 
 Files are the real .nlaic containers written by the exported SavedModel
 ($NLAIC_MODEL or saved_models/nlaic_small); the grid is every trained rate
@@ -11,15 +12,24 @@ import numpy as np
 from nlaic_tf.evaluation.codecs import Codec, register_codec
 
 
+# Refinement steps of the "nlaic-refined" entry.
+EVALUATION_REFINE_STEPS = 20
+
+
 class NlaicCodec(Codec):
-  name = "nlaic"
-  label = "NLAIC (ours)"
   quality_help = "rate level 0 (smallest) .. levels-1; fractional values interpolate"
   integer_quality = False
 
-  def __init__(self, model_dir: Optional[str] = None):
+  def __init__(self, model_dir: Optional[str] = None, refine_steps: int = 0):
     self._model_dir = model_dir
     self._codec = None
+    self.refine_steps = int(refine_steps)
+    if self.refine_steps:
+      self.name = "nlaic-refined"
+      self.label = f"NLAIC, {self.refine_steps} refinement steps (ours)"
+    else:
+      self.name = "nlaic"
+      self.label = "NLAIC (ours)"
 
   @property
   def model_dir(self) -> str:
@@ -36,7 +46,9 @@ class NlaicCodec(Codec):
 
   @property
   def settings(self) -> str:
-    return f"SavedModel {self.model_dir}, wavefront 3D context decoding"
+    refined = (f", {self.refine_steps} steps of encoder-side latent refinement"
+               if self.refine_steps else "")
+    return f"SavedModel {self.model_dir}, wavefront 3D context decoding{refined}"
 
   @property
   def qualities(self):
@@ -59,7 +71,7 @@ class NlaicCodec(Codec):
 
   def _encode(self, image: np.ndarray, quality) -> bytes:
     from nlaic_tf import api
-    return api.compress(image, quality, self._loaded())
+    return api.compress(image, quality, self._loaded(), self.refine_steps)
 
   def _decode(self, data: bytes) -> np.ndarray:
     from nlaic_tf import api
@@ -70,3 +82,4 @@ class NlaicCodec(Codec):
 
 
 NLAIC = register_codec(NlaicCodec())
+NLAIC_REFINED = register_codec(NlaicCodec(refine_steps=EVALUATION_REFINE_STEPS))

@@ -1,7 +1,10 @@
 """NLAICCodec: real compression with a trained NLAIC model (tf.Module, exportable).
 
-compress:   image uint8 [H, W, 3], quality float32 [] -> container bytes (scalar string)
-decompress: container bytes -> image uint8 [H, W, 3]
+compress:          image uint8 [H, W, 3], quality float32 [] -> container bytes (scalar string)
+compress_refined:  the same with `steps` int32 [] of encoder-side latent
+                   refinement (`nlaic_tf.models.refinement`): slower, smaller
+                   loss, an ordinary bitstream
+decompress:        container bytes -> image uint8 [H, W, 3]
 
 Images of any size are edge-padded to a multiple of 64 and cropped after
 decoding. z is coded with the factorized prior's tables, y element by element
@@ -18,19 +21,29 @@ import tensorflow_compression as tfc
 from nlaic_tf.bitstream import container
 from nlaic_tf.bitstream.format import message
 from nlaic_tf.entropy import WavefrontSchedule, code_latents
+from nlaic_tf.models.refinement import refine_latents
 
 PAD_MULTIPLE = 64
 _IMAGE = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
 _QUALITY = tf.TensorSpec([], tf.float32, name="quality")
 _BITSTREAM = tf.TensorSpec([], tf.string, name="bitstream")
+_STEPS = tf.TensorSpec([], tf.int32, name="steps")
+REFINE_LEARNING_RATE = 0.005
 
 
 def weights_id(model):
-  """First 8 bytes of SHA-256 over the model's weights (names and values)."""
+  """First 8 bytes of SHA-256 over the model's weights: shapes and values in
+  creation order.
+
+  Variable names are left out: Keras scopes them differently from one process
+  to another (`nlaic/analysis/down2/kernel:0` or `down2/kernel:0`, `nlaic_1/...`
+  for a second model), which must not change the identifier.
+  """
   digest = hashlib.sha256()
-  for weight in sorted(model.weights, key=lambda w: w.name):
-    digest.update(weight.name.encode())
-    digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+  for weight in model.weights:
+    value = np.ascontiguousarray(weight.numpy())
+    digest.update(np.asarray(value.shape, np.int64).tobytes())
+    digest.update(value.tobytes())
   return digest.digest()[:8]
 
 
@@ -88,6 +101,14 @@ class NLAICCodec(tf.Module):
   @tf.function(input_signature=[_IMAGE, _QUALITY])
   def encode(self, image, quality):
     """-> (bitstream, y_hat [M*h*w] in coding raster order, reconstruction uint8)."""
+    return self._encode(image, quality, None)
+
+  @tf.function(input_signature=[_IMAGE, _QUALITY, _STEPS])
+  def encode_refined(self, image, quality, steps):
+    """`encode` with `steps` of latent refinement (the result of 0 equals `encode`'s)."""
+    return self._encode(image, quality, steps)
+
+  def _encode(self, image, quality, refine_steps):
     shape = tf.shape(image)
     levels = float(self.num_levels - 1)
     check = tf.debugging.Assert(
@@ -95,9 +116,12 @@ class NLAICCodec(tf.Module):
         [f"quality must be in [0, {levels:g}] (the model's rate levels)"])
     with tf.control_dependencies([check]):
       quality = tf.identity(quality)
-    x = _edge_pad(tf.cast(image, tf.float32)[None] / 255., PAD_MULTIPLE)
+    x = tf.cast(image, tf.float32)[None] / 255.
     gains = self._gains(quality)
-    ys = self.model.analysis(x) * gains
+    ys = self.model.analysis(_edge_pad(x, PAD_MULTIPLE)) * gains
+    if refine_steps is not None:
+      ys, _ = refine_latents(self.model, x, ys, gains, quality, refine_steps,
+                             REFINE_LEARNING_RATE)
     y_shape = tf.shape(ys)
     z = self.model.hyper_analysis(ys)
     z_string = self.side_model.compress(z)
@@ -154,6 +178,11 @@ class NLAICCodec(tf.Module):
   def compress(self, image, quality):
     """image uint8 [H, W, 3], quality float32 [] -> container bytes (string [])."""
     return self.encode(image, quality)[0]
+
+  @tf.function(input_signature=[_IMAGE, _QUALITY, _STEPS])
+  def compress_refined(self, image, quality, steps):
+    """`compress` after `steps` (int32 []) of encoder-side latent refinement."""
+    return self.encode_refined(image, quality, steps)[0]
 
   @tf.function(input_signature=[_BITSTREAM])
   def decompress(self, bitstream):

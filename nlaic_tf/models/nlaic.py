@@ -4,7 +4,7 @@ import tensorflow_compression as tfc
 
 from nlaic_tf.entropy import ContextModel, ScaleTable, gaussian_bits
 from nlaic_tf.models.config import ModelConfig
-from nlaic_tf.models.rate_levels import RateGains, level_weights
+from nlaic_tf.models.rate_levels import RateGains, interpolate_levels, level_weights
 from nlaic_tf import transforms
 
 
@@ -72,14 +72,25 @@ class NLAIC(tf.keras.Model):
     the quantized latents (context inputs rounded without the mean shift, so
     an estimate of what `NLAICCodec` writes, not its exact size).
     """
-    x = tf.convert_to_tensor(x, tf.float32)
     gains = self.gains(quality)
-    ys = self.analysis(x) * gains
-    z_hat, bits_z = self.side_entropy_model()(self.hyper_analysis(ys),
-                                              training=training)
+    return self.from_latents(self.analysis(tf.convert_to_tensor(x, tf.float32))
+                             * gains, gains, training=training)
+
+  def from_latents(self, ys, gains, training=False, noise=None):
+    """`call` from the scaled latents ys = analysis(x) * gains [B, h, w, M].
+
+    gains [B, 1, 1, M] as `self.gains` returns them. noise (training only):
+    the uniform noise on ys, default drawn from U(-1/2, 1/2); when given, z
+    is rounded (straight-through) instead of noised, so that the result is a
+    deterministic function of ys and noise (encoder-side refinement).
+    """
+    z_hat, bits_z = self.side_entropy_model()(
+        self.hyper_analysis(ys), training=training and noise is None)
     hyper = self.hyper_synthesis(z_hat)
     if training:
-      y_context = ys + tf.random.uniform(tf.shape(ys), -.5, .5)
+      if noise is None:
+        noise = tf.random.uniform(tf.shape(ys), -.5, .5)
+      y_context = ys + noise
     else:
       y_context = tf.round(ys)
     mu, sigma = self.context(y_context, hyper)
@@ -91,21 +102,34 @@ class NLAIC(tf.keras.Model):
     return dict(x_hat=x_hat, bits_y=tf.reduce_sum(channel_bits_y, 1),
                 channel_bits_y=channel_bits_y, bits_z=bits_z)
 
+  def lambda_of(self, quality):
+    """quality [B] float -> lambda [B], geometric between adjacent levels
+    (as `RateGains` interpolates the gains)."""
+    return tf.exp(interpolate_levels(tf.math.log(self.lambdas), quality))
+
   def losses_per_example(self, x, quality, training):
     """Returns dict of loss, bpp, mse (on [0, 255]), psnr, distortion; each [B]."""
-    out = self(x, quality, training=training)
-    pixels = tf.cast(tf.reduce_prod(tf.shape(x)[1:3]), tf.float32)
+    return self.rd_terms(x, self(x, quality, training=training), quality)
+
+  def rd_terms(self, x, out, quality):
+    """Loss terms of x [B, H, W, 3] coded as `out` (from `call` or
+    `from_latents`; its x_hat may be larger, e.g. padded: its top-left H x W
+    is scored, bits count per H * W pixels) at quality [B]: dict of loss
+    (lambda * distortion + bpp), bpp, mse (on [0, 255]), psnr, distortion; each [B].
+    """
+    shape = tf.shape(x)
+    x_hat = out["x_hat"][:, :shape[1], :shape[2], :]
+    pixels = tf.cast(shape[1] * shape[2], tf.float32)
     bpp = (out["bits_y"] + out["bits_z"]) / pixels
-    mse = tf.reduce_mean(tf.square(x - out["x_hat"]), [1, 2, 3]) * 255. ** 2
+    mse = tf.reduce_mean(tf.square(x - x_hat), [1, 2, 3]) * 255. ** 2
+    clipped = tf.clip_by_value(x_hat, 0., 1.)
     if self.distortion == "mse":
       distortion = mse
     else:
-      distortion = ms_ssim_distortion(x, tf.clip_by_value(out["x_hat"], 0., 1.))
-    lmbda = tf.gather(self.lambdas, tf.cast(quality, tf.int32))
-    clipped = tf.clip_by_value(out["x_hat"], 0., 1.)
+      distortion = ms_ssim_distortion(x, clipped)
     psnr = tf.image.psnr(x, clipped, max_val=1.)
-    return dict(loss=lmbda * distortion + bpp, bpp=bpp, mse=mse, psnr=psnr,
-                distortion=distortion)
+    return dict(loss=self.lambda_of(quality) * distortion + bpp, bpp=bpp,
+                mse=mse, psnr=psnr, distortion=distortion)
 
   def train_step(self, x):
     """Keras `fit` entry point: one `rd_step` with the compiled optimizer."""

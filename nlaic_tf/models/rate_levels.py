@@ -45,6 +45,25 @@ def level_weights(lambdas, balance):
   return (w / w.mean()).astype(np.float32)
 
 
+def interpolate_levels(values, quality):
+  """Per-level values [L, ...] at quality [B] float -> [B, ...].
+
+  quality is clipped to [0, L - 1]; a fractional quality interpolates
+  linearly between the two adjacent levels (of log values, for a geometric
+  interpolation).
+  """
+  levels = tf.shape(values)[0]
+  top = tf.cast(levels - 1, tf.float32)
+  q = tf.clip_by_value(tf.cast(quality, tf.float32), 0., top)
+  low = tf.maximum(tf.minimum(tf.floor(q), top - 1.), 0.)
+  frac = q - low
+  low = tf.cast(low, tf.int32)
+  high = tf.minimum(low + 1, levels - 1)
+  frac = tf.reshape(frac, tf.concat([tf.shape(frac), tf.ones(
+      tf.rank(values) - 1, tf.int32)], 0))
+  return (1. - frac) * tf.gather(values, low) + frac * tf.gather(values, high)
+
+
 @tf.keras.utils.register_keras_serializable(package="nlaic")
 class RateGains(tf.keras.layers.Layer):
   """Gains g(q) [channels] for a quality q in [0, num_levels - 1].
@@ -79,15 +98,7 @@ class RateGains(tf.keras.layers.Layer):
     """quality [B] float (clipped to the level range) -> gains [B, 1, 1, C]."""
     if not self.built:
       self.build(None)
-    q = tf.clip_by_value(tf.cast(quality, tf.float32), 0.,
-                         self.num_levels - 1.)
-    low = tf.minimum(tf.floor(q), self.num_levels - 2.)
-    frac = (q - low)[:, None]
-    low = tf.cast(tf.maximum(low, 0.), tf.int32)
-    high = tf.minimum(low + 1, self.num_levels - 1)
-    log_gain = ((1. - frac) * tf.gather(self.log_gains, low)
-                + frac * tf.gather(self.log_gains, high))
-    return tf.exp(log_gain)[:, None, None, :]
+    return tf.exp(interpolate_levels(self.log_gains, quality))[:, None, None, :]
 
   def get_config(self):
     return dict(super().get_config(), lambdas=self.lambdas,
