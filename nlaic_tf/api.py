@@ -53,6 +53,9 @@ def compress(image, quality=DEFAULT_QUALITY, codec=None, refine_steps=0):
     raise ValueError(f"refine_steps must be a non-negative integer, got {refine_steps}")
   image = _as_rgb8(image)
   if refine_steps:
+    if not hasattr(codec, "compress_refined"):
+      raise ValueError("this model was exported without compress_refined "
+                       "(before refinement existed); re-export it with export.py")
     return codec.compress_refined(image, np.float32(quality),
                                   np.int32(refine_steps)).numpy()
   return codec.compress(image, np.float32(quality)).numpy()

@@ -1,4 +1,6 @@
 """Encoder-side latent refinement: lowers the loss, stays decodable, deterministic."""
+import types
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -78,3 +80,9 @@ def test_api_refine_steps(tiny_codec):
       tiny_codec.compress_refined(image, 1., 3).numpy()
   with pytest.raises(ValueError, match="refine_steps"):
     api.compress(image, 1., tiny_codec, refine_steps=-1)
+
+  older_export = types.SimpleNamespace(  # saved before compress_refined existed
+      config_json=tiny_codec.config_json, compress=tiny_codec.compress)
+  assert api.compress(image, 1., older_export) == tiny_codec.compress(image, 1.).numpy()
+  with pytest.raises(ValueError, match="re-export"):
+    api.compress(image, 1., older_export, refine_steps=2)
