@@ -32,7 +32,8 @@ import tensorflow as tf
 from nlaic_tf import zoo
 from nlaic_tf.io.atomic import atomic_directory
 from nlaic_tf.models import ModelConfig, get_config
-from nlaic_tf.models.codec import NLAICCodec
+from nlaic_tf.models.codec import (BITSTREAM_SPEC, IMAGE_SPEC, QUALITY_SPEC,
+                                   STEPS_SPEC, NLAICCodec)
 
 # Image sizes (height, width) the TFLite transforms are checked at. At 320x448
 # the latent (20x28) exceeds the 16x16 non-local window of the shipped
@@ -41,10 +42,6 @@ TFLITE_CHECK_SIZES = ((64, 64), (320, 448))
 # Largest allowed |TFLite - Keras|, relative to the Keras output's value range.
 TFLITE_TOLERANCE = 1e-3
 
-_IMAGE = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
-_QUALITY = tf.TensorSpec([], tf.float32, name="quality")
-_BITSTREAM = tf.TensorSpec([], tf.string, name="bitstream")
-_STEPS = tf.TensorSpec([], tf.int32, name="steps")
 # Refinement steps the export check runs through compress_refined.
 CHECK_REFINE_STEPS = 2
 # Output name of the compress signature. TF Serving's REST API base64-encodes
@@ -87,15 +84,15 @@ def serving_signatures(codec: NLAICCodec):
   decompress(bitstream string []) -> {"image": uint8 [H, W, 3]}.
   """
 
-  @tf.function(input_signature=[_IMAGE, _QUALITY])
+  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def compress(image, quality):
     return {BITSTREAM_OUTPUT: codec.compress(image, quality)}
 
-  @tf.function(input_signature=[_IMAGE, _QUALITY, _STEPS])
+  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
   def compress_refined(image, quality, steps):
     return {BITSTREAM_OUTPUT: codec.compress_refined(image, quality, steps)}
 
-  @tf.function(input_signature=[_BITSTREAM])
+  @tf.function(input_signature=[BITSTREAM_SPEC])
   def decompress(bitstream):
     return {"image": codec.decompress(bitstream)}
 

@@ -24,10 +24,11 @@ from nlaic_tf.entropy import WavefrontSchedule, code_latents
 from nlaic_tf.models.refinement import refine_latents
 
 PAD_MULTIPLE = 64
-_IMAGE = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
-_QUALITY = tf.TensorSpec([], tf.float32, name="quality")
-_BITSTREAM = tf.TensorSpec([], tf.string, name="bitstream")
-_STEPS = tf.TensorSpec([], tf.int32, name="steps")
+# Inputs of the codec's tf.functions and of the exported signatures.
+IMAGE_SPEC = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
+QUALITY_SPEC = tf.TensorSpec([], tf.float32, name="quality")
+BITSTREAM_SPEC = tf.TensorSpec([], tf.string, name="bitstream")
+STEPS_SPEC = tf.TensorSpec([], tf.int32, name="steps")
 REFINE_LEARNING_RATE = 0.005
 
 
@@ -98,12 +99,12 @@ class NLAICCodec(tf.Module):
   def _gains(self, quality):
     return self.model.gains(tf.reshape(quality, [1]))
 
-  @tf.function(input_signature=[_IMAGE, _QUALITY])
+  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def encode(self, image, quality):
     """-> (bitstream, y_hat [M*h*w] in coding raster order, reconstruction uint8)."""
     return self._encode(image, quality, None)
 
-  @tf.function(input_signature=[_IMAGE, _QUALITY, _STEPS])
+  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
   def encode_refined(self, image, quality, steps):
     """`encode` with `steps` of latent refinement (the result of 0 equals `encode`'s)."""
     return self._encode(image, quality, steps)
@@ -145,7 +146,7 @@ class NLAICCodec(tf.Module):
     return data, y_hat, self._synthesize(y_hat, y_shape, gains, shape[0],
                                               shape[1])
 
-  @tf.function(input_signature=[_BITSTREAM])
+  @tf.function(input_signature=[BITSTREAM_SPEC])
   def decode(self, bitstream):
     """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order)."""
     height, width, quality, z_string, y_string = container.unpack(
@@ -174,17 +175,17 @@ class NLAICCodec(tf.Module):
                                width)
     return image, y_hat
 
-  @tf.function(input_signature=[_IMAGE, _QUALITY])
+  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def compress(self, image, quality):
     """image uint8 [H, W, 3], quality float32 [] -> container bytes (string [])."""
     return self.encode(image, quality)[0]
 
-  @tf.function(input_signature=[_IMAGE, _QUALITY, _STEPS])
+  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
   def compress_refined(self, image, quality, steps):
     """`compress` after `steps` (int32 []) of encoder-side latent refinement."""
     return self.encode_refined(image, quality, steps)[0]
 
-  @tf.function(input_signature=[_BITSTREAM])
+  @tf.function(input_signature=[BITSTREAM_SPEC])
   def decompress(self, bitstream):
     """container bytes (string []) -> image uint8 [H, W, 3]."""
     return self.decode(bitstream)[0]

@@ -59,8 +59,7 @@ def interpolate_levels(values, quality):
   frac = q - low
   low = tf.cast(low, tf.int32)
   high = tf.minimum(low + 1, levels - 1)
-  frac = tf.reshape(frac, tf.concat([tf.shape(frac), tf.ones(
-      tf.rank(values) - 1, tf.int32)], 0))
+  frac = tf.reshape(frac, [-1] + [1] * (values.shape.rank - 1))
   return (1. - frac) * tf.gather(values, low) + frac * tf.gather(values, high)
 
 
