@@ -8,7 +8,7 @@ import tensorflow as tf
 from conftest import smooth_image
 from nlaic_tf import api
 from nlaic_tf.models.codec import NLAICCodec
-from nlaic_tf.models.refinement import refine_latents
+from nlaic_tf.models.refinement import BASE_STEP_SIZE, refine_latents, step_size
 from nlaic_tf.zoo import build_model
 
 
@@ -60,6 +60,13 @@ def test_lambda_interpolates_geometrically_between_levels():
   got = model.lambda_of(tf.constant([0., 0.5, 1.])).numpy()
   np.testing.assert_allclose(
       got, [lambdas[0], np.sqrt(lambdas[0] * lambdas[1]), lambdas[1]], rtol=1e-5)
+
+
+def test_step_size_doubles_per_level_above_the_third_highest():
+  sizes = [float(step_size(q, 8)) for q in (0., 3., 5., 5.5, 6., 7.)]
+  np.testing.assert_allclose(
+      sizes, BASE_STEP_SIZE * np.array([1., 1., 1., 2 ** .5, 2., 4.]), rtol=1e-6)
+  assert float(step_size(2., 4)) == pytest.approx(2 * BASE_STEP_SIZE)
 
 
 def test_refined_bitstream_is_ordinary_exact_and_deterministic():

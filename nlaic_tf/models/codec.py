@@ -21,7 +21,7 @@ import tensorflow_compression as tfc
 from nlaic_tf.bitstream import container
 from nlaic_tf.bitstream.format import message
 from nlaic_tf.entropy import WavefrontSchedule, code_latents
-from nlaic_tf.models.refinement import refine_latents
+from nlaic_tf.models.refinement import refine_latents, step_size
 
 PAD_MULTIPLE = 64
 # Inputs of the codec's tf.functions and of the exported signatures.
@@ -29,7 +29,6 @@ IMAGE_SPEC = tf.TensorSpec([None, None, 3], tf.uint8, name="image")
 QUALITY_SPEC = tf.TensorSpec([], tf.float32, name="quality")
 BITSTREAM_SPEC = tf.TensorSpec([], tf.string, name="bitstream")
 STEPS_SPEC = tf.TensorSpec([], tf.int32, name="steps")
-REFINE_LEARNING_RATE = 0.005
 
 
 def weights_id(model):
@@ -122,7 +121,7 @@ class NLAICCodec(tf.Module):
     ys = self.model.analysis(_edge_pad(x, PAD_MULTIPLE)) * gains
     if refine_steps is not None:
       ys, _ = refine_latents(self.model, x, ys, gains, quality, refine_steps,
-                             REFINE_LEARNING_RATE)
+                             step_size(quality, self.num_levels))
     y_shape = tf.shape(ys)
     z = self.model.hyper_analysis(ys)
     z_string = self.side_model.compress(z)
