@@ -21,8 +21,10 @@ BASE_STEP_SIZE = 0.005
 
 
 def step_size(quality, num_levels):
-  """float32 [] Adam step size for rate level `quality` (float32 []) of a
-  model with `num_levels` levels: BASE_STEP_SIZE * 2^max(0, quality - (num_levels - 3))."""
+  """float32 [] Adam step size, in quantization bins, for rate level `quality`
+  (float32 []) of a model with `num_levels` levels:
+  BASE_STEP_SIZE * 2^max(0, quality - (num_levels - 3)).
+  """
   above = tf.maximum(0., tf.cast(quality, tf.float32) - float(num_levels - 3))
   return BASE_STEP_SIZE * tf.pow(2., above)
 
