@@ -10,6 +10,7 @@ import dataclasses
 from absl import app, flags
 
 from nlaic_tf.training.options import TrainingOptions
+from nlaic_tf.training.precision import PRECISIONS
 
 DEFAULTS = TrainingOptions(workdir="runs/small")
 FLAGS = flags.FLAGS
@@ -48,6 +49,11 @@ flags.DEFINE_integer("seed", DEFAULTS.seed, "Data seed.")
 flags.DEFINE_string("init_from", DEFAULTS.init_from,
                     "Checkpoint prefix to take initial weights from when the workdir has none "
                     "(e.g. saved_models/nlaic_small/variables/variables).")
+flags.DEFINE_enum("precision", DEFAULTS.precision, list(PRECISIONS),
+                  "Dtype policy of the transforms: auto picks mixed_float16 (loss "
+                  "scaling) on GPUs, mixed_bfloat16 on CPUs with native bfloat16 "
+                  "(AVX512-BF16, AMX), else float32. The entropy side is float32 in "
+                  "every case; weights and exported models are float32.")
 flags.DEFINE_integer("threads", 0, "Intra-op threads (0: TensorFlow's default).")
 
 

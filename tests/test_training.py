@@ -70,7 +70,7 @@ def test_resume_with_a_new_learning_rate_schedule(tmp_path, image_dir):
 
 def test_run_stops_at_nan_without_saving(tmp_path, image_dir):
   trainer = Trainer(get_config("tiny"), _options(tmp_path, image_dir, steps=3))
-  weight = trainer.model.synthesis.layers[-1].bias
+  weight = trainer.model.synthesis.get_layer("up2").bias
   weight.assign(tf.fill(weight.shape, np.nan))
   logs = []
   assert trainer.run(log=logs.append) == dict(stopped="nan")

@@ -8,6 +8,10 @@ from typing import Optional, Tuple
 DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483,
                    0.12)
 
+# The medium configuration's levels: x2.5 per level from 0.0004 to 0.244, so
+# that the top level reaches the high fidelity the wider transforms allow.
+MEDIUM_LAMBDAS = tuple(round(0.0004 * 2.5 ** k, 6) for k in range(8))
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
@@ -26,7 +30,11 @@ class ModelConfig:
   hyper_blocks: int = 1             # residual blocks per hyper stage
   nlam_blocks: int = 2              # residual blocks in NLAM trunk and mask
   nlam_factors: Tuple[int, ...] = (16,)  # main-transform NLAM positions (4, 8, 16)
-  hyper_nlam: bool = True           # NLAM in the hyper transforms (at H/64)
+  hyper_nlam: bool = True           # NLAM in the hyper analysis (at H/64)
+  # NLAM in the hyper synthesis too. Off keeps every layer that decides the
+  # coding distributions (hyper synthesis, context, MLP) to convolutions and
+  # ReLUs, which an integer implementation computes exactly on any machine.
+  hyper_synthesis_nlam: bool = True
   nonlocal_block_size: Optional[int] = 16  # sparse non-local window; None = dense
   context_kernel: int = 5           # 3D masked conv kernel (k x k x k); 1 = none
   context_filters: int = 24         # features of the 3D masked conv
@@ -61,10 +69,18 @@ CONFIGS = {
     # without the 3D context (context_kernel 1 has no causal taps): a
     # mean-scale hyperprior.
     "small-hyperprior": ModelConfig(name="small-hyperprior", nlam_factors=(),
+                                    hyper_synthesis_nlam=False,
                                     hyper_nlam=False, context_kernel=1),
     # Narrower variant for the configuration comparison.
     "narrow": ModelConfig(name="narrow", main_filters=64, latent_channels=96,
                           hyper_filters=64, hyper_latent_channels=48),
+    # Wider transforms with the capacity for high rates (levels from about
+    # 0.07 to beyond 1.5 bpp on Kodak), trained from scratch; no NLAM in the
+    # hyper synthesis (see hyper_synthesis_nlam).
+    "medium": ModelConfig(
+        name="medium", main_filters=128, latent_channels=192, hyper_filters=128,
+        hyper_latent_channels=96, hyper_synthesis_nlam=False,
+        lambdas=MEDIUM_LAMBDAS),
     # The paper's widths (M=192, N2=128, 3-block NLAMs, NLAMs at H/4 and H/16,
     # 11x11x11 context); far too heavy to train here.
     "paper": ModelConfig(

@@ -1,4 +1,6 @@
 """The NLAIC model: transforms, variable-rate gains and the entropy models, for training."""
+import contextlib
+
 import tensorflow as tf
 import tensorflow_compression as tfc
 
@@ -11,6 +13,17 @@ from nlaic_tf import transforms
 def ms_ssim_distortion(x, x_hat):
   """1 - MS-SSIM per image, images [B, H, W, 3] in [0, 1] (H, W >= 161)."""
   return 1. - tf.image.ssim_multiscale(x, x_hat, max_val=1.)
+
+
+@contextlib.contextmanager
+def _global_policy(name):
+  """Layers created inside take the Keras dtype policy `name`."""
+  previous = tf.keras.mixed_precision.global_policy()
+  tf.keras.mixed_precision.set_global_policy(name)
+  try:
+    yield
+  finally:
+    tf.keras.mixed_precision.set_global_policy(previous)
 
 
 @tf.keras.utils.register_keras_serializable(package="nlaic")
@@ -27,10 +40,16 @@ class NLAIC(tf.keras.Model):
   lambda_level * D + (bits_y + bits_z) / pixels, with D = 255^2 * MSE or
   1 - MS-SSIM (`distortion`), each example weighted by its level's
   `level_weights(lambdas, level_balance)`.
+
+  `precision` is the Keras dtype policy of the four transforms (with their
+  NLAMs): "float32", "mixed_bfloat16" or "mixed_float16". Their variables
+  stay float32 and they return float32 (`transforms.float32_output`), so the gains, the
+  context model, the likelihoods, rate and distortion are float32 in every
+  precision, and the weights are the same whatever precision trained them.
   """
 
   def __init__(self, config: ModelConfig, distortion="mse", grad_clip=5.,
-               level_balance=0., **kwargs):
+               level_balance=0., precision="float32", **kwargs):
     super().__init__(**kwargs)
     self.config = config
     if distortion not in ("mse", "ms-ssim"):
@@ -39,10 +58,12 @@ class NLAIC(tf.keras.Model):
     self.grad_clip = grad_clip
     self.level_balance = level_balance
     self.level_weights = tf.constant(level_weights(config.lambdas, level_balance))
-    self.analysis = transforms.analysis_transform(config)
-    self.synthesis = transforms.synthesis_transform(config)
-    self.hyper_analysis = transforms.hyper_analysis(config)
-    self.hyper_synthesis = transforms.hyper_synthesis(config)
+    self.precision = precision
+    with _global_policy(precision):
+      self.analysis = transforms.analysis_transform(config)
+      self.synthesis = transforms.synthesis_transform(config)
+      self.hyper_analysis = transforms.hyper_analysis(config)
+      self.hyper_synthesis = transforms.hyper_synthesis(config)
     self.context = ContextModel(
         config.context_filters, config.context_kernel, config.hyper_features,
         config.context_hidden, name="context")
@@ -136,14 +157,23 @@ class NLAIC(tf.keras.Model):
     return self.rd_step(x, self.optimizer)
 
   def rd_step(self, x, optimizer):
-    """One optimizer step on a batch x [B, H, W, 3]; returns mean loss terms."""
+    """One optimizer step on a batch x [B, H, W, 3]; returns mean loss terms.
+
+    With a `LossScaleOptimizer` (mixed_float16) the loss is scaled for the
+    gradient and the gradients unscaled before clipping.
+    """
     levels = tf.random.uniform([tf.shape(x)[0]], 0, self.config.num_levels,
                                dtype=tf.int32)
+    scaling = isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
     with tf.GradientTape() as tape:
       terms = self.losses_per_example(x, levels, training=True)
       loss = tf.reduce_mean(tf.gather(self.level_weights, levels) * terms["loss"])
+      if scaling:  # float16: scaled so that small gradients do not underflow
+        loss = optimizer.get_scaled_loss(loss)
     variables = self.trainable_variables
     grads = tape.gradient(loss, variables)
+    if scaling:
+      grads = optimizer.get_unscaled_gradients(grads)
     if self.grad_clip:
       grads, _ = tf.clip_by_global_norm(grads, self.grad_clip)
     optimizer.apply_gradients(zip(grads, variables))
@@ -151,7 +181,8 @@ class NLAIC(tf.keras.Model):
 
   def get_config(self):
     return dict(config=self.config.to_json(), distortion=self.distortion,
-                grad_clip=self.grad_clip, level_balance=self.level_balance)
+                grad_clip=self.grad_clip, level_balance=self.level_balance,
+                precision=self.precision)
 
   @classmethod
   def from_config(cls, config):

@@ -30,3 +30,4 @@ class TrainingOptions:
   log_every: int = 50
   seed: int = 0
   init_from: Optional[str] = None
+  precision: str = "auto"

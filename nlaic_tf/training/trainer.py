@@ -20,6 +20,7 @@ from nlaic_tf.io.atomic import atomic_directory, atomic_write
 from nlaic_tf.models import NLAIC, ModelConfig
 from nlaic_tf.models.rate_levels import remap_log_gains
 from nlaic_tf.training.options import TrainingOptions
+from nlaic_tf.training.precision import resolve_precision
 
 
 class Trainer:
@@ -28,14 +29,21 @@ class Trainer:
   def __init__(self, model_config: ModelConfig, options: TrainingOptions):
     self.options = options
     self.model_config = model_config
+    self.precision = resolve_precision(options.precision)
     self.model = NLAIC(model_config, distortion=options.distortion,
                        grad_clip=options.grad_clip,
-                       level_balance=options.level_balance)
+                       level_balance=options.level_balance,
+                       precision=self.precision)
     # The learning rate is a plain variable set from the options before every
     # step (see learning_rate), so checkpoints have one structure whatever the
     # schedule flags, and a run resumes with any new --lr/--lr_drops.
     # Not compiled: the model's checkpoints then hold its weights only.
+    # float16 needs loss scaling; its optimizer wraps Adam, so checkpoints of
+    # mixed_float16 runs differ in structure from float32 and bfloat16 ones
+    # (which are interchangeable: same weights, same Adam).
     self.optimizer = tf.keras.optimizers.Adam(options.lr)
+    if self.precision == "mixed_float16":
+      self.optimizer = tf.keras.mixed_precision.LossScaleOptimizer(self.optimizer)
     self.model(tf.zeros([1, 64, 64, 3]), tf.zeros([1]))
     self.optimizer.build(self.model.trainable_variables)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -167,6 +175,7 @@ class Trainer:
     """Trains until `options.steps`, NaN, or SIGTERM/SIGINT (then checkpoints)."""
     o = self.options
     log(self.restore())
+    log(f"precision {self.precision}")
     writer = tf.summary.create_file_writer(os.path.join(o.workdir, "tb"))
     nan_guard = tf.keras.callbacks.CallbackList(
         [tf.keras.callbacks.TerminateOnNaN()], model=self.model)

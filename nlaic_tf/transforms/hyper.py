@@ -2,6 +2,7 @@
 import tensorflow as tf
 
 from nlaic_tf.layers import NLAM, ResidualBlock
+from nlaic_tf.transforms.main import float32_output
 
 
 def _blocks(config, prefix):
@@ -9,8 +10,8 @@ def _blocks(config, prefix):
           for i in range(config.hyper_blocks)]
 
 
-def _nlam(config, name):
-  if not config.hyper_nlam:
+def _nlam(config, name, enabled):
+  if not enabled:
     return []
   return [NLAM(config.hyper_filters, config.nlam_blocks,
                config.nonlocal_block_size, name=name)]
@@ -24,9 +25,10 @@ def hyper_analysis(config):
   layers.append(tf.keras.layers.Conv2D(nh, 5, 2, "same", name="hdown1"))
   layers += _blocks(config, "ha_rb2")
   layers.append(tf.keras.layers.Conv2D(nh, 5, 2, "same", name="hdown2"))
-  layers += _nlam(config, "ha_nlam")
+  layers += _nlam(config, "ha_nlam", config.hyper_nlam)
   layers.append(tf.keras.layers.Conv2D(
       config.hyper_latent_channels, 3, padding="same", name="hout"))
+  layers.append(float32_output("z"))
   return tf.keras.Sequential(layers, name="hyper_analysis")
 
 
@@ -37,7 +39,7 @@ def hyper_synthesis(config):
   """
   nh = config.hyper_filters
   layers = [tf.keras.layers.Conv2D(nh, 3, padding="same", name="hsin")]
-  layers += _nlam(config, "hs_nlam")
+  layers += _nlam(config, "hs_nlam", config.hyper_synthesis_nlam)
   layers += _blocks(config, "hs_rb1")
   layers.append(tf.keras.layers.Conv2DTranspose(nh, 5, 2, "same", name="hup1"))
   layers += _blocks(config, "hs_rb2")
@@ -46,4 +48,5 @@ def hyper_synthesis(config):
   layers.append(tf.keras.layers.Conv2D(
       config.latent_channels * config.hyper_features, 3, padding="same",
       name="hsout"))
+  layers.append(float32_output("features"))
   return tf.keras.Sequential(layers, name="hyper_synthesis")

@@ -13,6 +13,12 @@ def _deconv(filters, name):
       filters, 5, strides=2, padding="same", name=name)
 
 
+def float32_output(name):
+  """Last layer of every transform: returns float32 whatever the transform's
+  dtype policy (mixed precision computes in bfloat16 or float16 before it)."""
+  return tf.keras.layers.Activation("linear", dtype="float32", name=name)
+
+
 def _nlam(config, filters, factor, prefix):
   return [NLAM(filters, config.nlam_blocks, config.nonlocal_block_size,
                name=f"{prefix}_nlam{factor}")]
@@ -31,6 +37,7 @@ def analysis_transform(config):
                  for i in range(config.encoder_blocks[stage])]
     if factor in config.nlam_factors:
       layers += _nlam(config, filters, factor, "enc")
+  layers.append(float32_output("y"))
   return tf.keras.Sequential(layers, name="analysis")
 
 
@@ -47,4 +54,5 @@ def synthesis_transform(config):
       layers += [ResidualBlock(n, name=f"dec_rb{factor}_{i}")
                  for i in range(config.decoder_blocks[stage])]
     layers.append(_deconv(3 if stage == 0 else n, f"up{factor}"))
+  layers.append(float32_output("x_hat"))
   return tf.keras.Sequential(layers, name="synthesis")
