@@ -145,22 +145,39 @@ def _count_differences(a, b):
 
 
 def transform_functions(model):
-  """{"analysis", "synthesis"}: (tf.function, [1, None, None, C] input spec)."""
+  """{"analysis", "synthesis"}: (tf.function, input specs).
+
+  Inputs: image [1, H, W, 3] or y_hat [1, h, w, M] (float32), and for a
+  rate-conditioned model also quality [1] (float32 level).
+  """
   m = model.config.latent_channels
+  specs = {
+      "analysis": [tf.TensorSpec([1, None, None, 3], tf.float32, name="image")],
+      "synthesis": [tf.TensorSpec([1, None, None, m], tf.float32, name="y_hat")],
+  }
+  if model.config.rate_conditioned:
+    quality = tf.TensorSpec([1], tf.float32, name="quality")
+    return {
+        "analysis": (tf.function(lambda x, q: model.analyze(x, q)),
+                     specs["analysis"] + [quality]),
+        "synthesis": (tf.function(lambda y, q: model.synthesize(y, q)),
+                      specs["synthesis"] + [quality]),
+    }
+  zero = tf.zeros([1])
   return {
-      "analysis": (tf.function(lambda x: model.analysis(x)),
-                   tf.TensorSpec([1, None, None, 3], tf.float32, name="image")),
-      "synthesis": (tf.function(lambda y: model.synthesis(y)),
-                    tf.TensorSpec([1, None, None, m], tf.float32, name="y_hat")),
+      "analysis": (tf.function(lambda x: model.analyze(x, zero)),
+                   specs["analysis"]),
+      "synthesis": (tf.function(lambda y: model.synthesize(y, zero)),
+                    specs["synthesis"]),
   }
 
 
-def convert_to_tflite(function, spec, trackable) -> bytes:
-  """Converts `function(spec)` to a TFLite flatbuffer with builtin ops only.
+def convert_to_tflite(function, specs, trackable) -> bytes:
+  """Converts `function(*specs)` to a TFLite flatbuffer with builtin ops only.
 
   Raises ExportError naming the ops that need Flex (select TF ops).
   """
-  concrete = function.get_concrete_function(spec)
+  concrete = function.get_concrete_function(*specs)
   converter = tf.lite.TFLiteConverter.from_concrete_functions(
       [concrete], trackable)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -171,15 +188,15 @@ def convert_to_tflite(function, spec, trackable) -> bytes:
     raise ExportError(f"TFLite conversion with builtin ops only failed: {e}") from e
 
 
-def run_tflite(flatbuffer: bytes, inputs: np.ndarray) -> np.ndarray:
-  """Runs a single-input, single-output TFLite model at the shape of `inputs`."""
+def run_tflite(flatbuffer: bytes, inputs) -> np.ndarray:
+  """Runs a single-output TFLite model at the shapes of `inputs`, arrays in
+  the order of the converted function's arguments."""
   interpreter = tf.lite.Interpreter(model_content=flatbuffer)
-  index = interpreter.get_input_details()[0]["index"]
-  interpreter.resize_tensor_input(index, inputs.shape, strict=False)
-  interpreter.allocate_tensors()
-  interpreter.set_tensor(index, inputs)
-  interpreter.invoke()
-  return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+  runner = interpreter.get_signature_runner()
+  names = sorted(runner.get_input_details(),
+                 key=lambda n: runner.get_input_details()[n]["index"])
+  outputs = runner(**dict(zip(names, inputs)))
+  return next(iter(outputs.values()))
 
 
 def test_image(height, width, seed=0):
@@ -195,12 +212,15 @@ def test_image(height, width, seed=0):
 def check_inputs(model, height, width):
   """Realistic inputs of both transforms for an image of height x width.
 
-  Returns {"analysis": float32 [1, H, W, 3] in [0, 1] (`test_image`),
-           "synthesis": float32 [1, H/16, W/16, M] (its rounded analysis)}.
+  Returns {"analysis": [float32 [1, H, W, 3] in [0, 1] (`test_image`)],
+           "synthesis": [float32 [1, H/16, W/16, M] (its rounded analysis)]},
+  each followed by the quality [1] (the top level) for a rate-conditioned model.
   """
   image = test_image(height, width)[None].astype(np.float32) / 255.
-  y_hat = np.round(model.analysis(image).numpy()).astype(np.float32)
-  return {"analysis": image, "synthesis": y_hat}
+  quality = np.full([1], model.config.num_levels - 1, np.float32)
+  y_hat = np.round(model.analyze(image, quality).numpy()).astype(np.float32)
+  extra = [quality] if model.config.rate_conditioned else []
+  return {"analysis": [image] + extra, "synthesis": [y_hat] + extra}
 
 
 def check_tflite(model, flatbuffers, sizes=TFLITE_CHECK_SIZES,
@@ -223,7 +243,7 @@ def check_tflite(model, flatbuffers, sizes=TFLITE_CHECK_SIZES,
   for height, width in sizes:
     inputs = check_inputs(model, height, width)
     for name, flatbuffer in flatbuffers.items():
-      expected = functions[name][0](inputs[name]).numpy()
+      expected = functions[name][0](*inputs[name]).numpy()
       actual = run_tflite(flatbuffer, inputs[name])
       if actual.shape != expected.shape:
         raise ExportError(f"{name}.tflite at {height}x{width}: output shape "
@@ -245,8 +265,8 @@ def export_tflite(model, directory, check=True):
   Returns the `check_tflite` report, or {} if check is False.
   """
   os.makedirs(directory, exist_ok=True)
-  flatbuffers = {name: convert_to_tflite(function, spec, model)
-                 for name, (function, spec) in transform_functions(model).items()}
+  flatbuffers = {name: convert_to_tflite(function, specs, model)
+                 for name, (function, specs) in transform_functions(model).items()}
   report = check_tflite(model, flatbuffers) if check else {}
   for name, flatbuffer in flatbuffers.items():
     with open(os.path.join(directory, f"{name}.tflite"), "wb") as f:

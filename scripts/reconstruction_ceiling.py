@@ -37,14 +37,13 @@ def main():
   files = data.image_files(args.val_glob)[:args.images]
   psnr, ceiling, channel_bits = level_psnr_and_ceiling(
       model, data.validation_dataset(files, args.crop))
-  print(f"{config.name}: {len(files)} centre crops {args.crop}x{args.crop}; "
-        f"ceiling (no quantization) {ceiling:.2f} dB")
+  print(f"{config.name}: {len(files)} centre crops {args.crop}x{args.crop}")
   for90 = channels_for_share(channel_bits, 0.9)
   active = (channel_bits / channel_bits.sum(1, keepdims=True) >= 1e-3).sum(1)
-  print("level  PSNR dB  below ceiling dB  ceiling share of MSE  "
+  print("level  PSNR dB  ceiling dB  below ceiling dB  ceiling share of MSE  "
         f"channels for 90 %  active (of {config.latent_channels})")
-  for level, p in enumerate(psnr):
-    print(f"{level:5d}  {p:7.2f}  {ceiling - p:16.2f}  {10 ** ((p - ceiling) / 10):19.0%}"
+  for level, (p, c) in enumerate(zip(psnr, ceiling)):
+    print(f"{level:5d}  {p:7.2f}  {c:10.2f}  {c - p:16.2f}  {10 ** ((p - c) / 10):19.0%}"
           f"  {for90[level]:17d}  {active[level]:6d}")
 
 

@@ -159,3 +159,18 @@ def test_model_id_does_not_depend_on_variable_names(tiny_codec):
   third = build_model("tiny")
   third.set_weights(tiny_codec.model.get_weights())
   assert weights_id(third) == tiny_codec.model_id.numpy()
+
+
+def test_rate_conditioned_model_round_trips_exactly():
+  import dataclasses
+  from nlaic_tf.models import get_config
+  from nlaic_tf.zoo import build_codec
+  tf.keras.utils.set_random_seed(3)
+  config = dataclasses.replace(get_config("tiny"), name="tiny-rc", rate_conditioned=True)
+  codec = build_codec(config)
+  for w in codec.model.weights:  # modulation off the identity, per level
+    if "_mod" in w.name:
+      w.assign(tf.random.normal(w.shape, stddev=0.3, seed=4))
+  image = smooth_image(64, 80, seed=5)
+  for quality in (0., 0.5, 1.):
+    _round_trip(codec, image, quality)

@@ -184,3 +184,25 @@ def test_export_builds_the_configuration_recorded_beside_the_weights(tmp_path):
   nothing_recorded = str(tmp_path / "elsewhere" / "weights")
   assert export_lib.weights_model_config(nothing_recorded, "tiny") == get_config("tiny")
   assert export_lib.weights_model_config(nothing_recorded) == get_config("small")
+
+
+def test_tflite_of_a_rate_conditioned_model_takes_the_quality():
+  import dataclasses
+  from nlaic_tf import export_lib
+  from nlaic_tf.models import get_config
+  from nlaic_tf.zoo import build_model
+  tf.keras.utils.set_random_seed(5)
+  model = build_model(dataclasses.replace(get_config("tiny"), rate_conditioned=True))
+  for w in model.weights:
+    if "_mod" in w.name:
+      w.assign(tf.random.normal(w.shape, stddev=0.3, seed=6))
+  functions = export_lib.transform_functions(model)
+  flatbuffers = {name: export_lib.convert_to_tflite(f, specs, model)
+                 for name, (f, specs) in functions.items()}
+  report = export_lib.check_tflite(model, flatbuffers, sizes=((64, 64),))
+  assert all(row["relative"] < export_lib.TFLITE_TOLERANCE
+             for rows in report.values() for row in rows)
+  image = export_lib.check_inputs(model, 64, 64)["analysis"][0]
+  at = {q: export_lib.run_tflite(flatbuffers["analysis"], [image, np.float32([q])])
+        for q in (0., 1.)}
+  assert not np.allclose(at[0.], at[1.])  # the quality input reaches the transform

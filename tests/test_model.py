@@ -134,8 +134,9 @@ def test_fine_quantization_approaches_the_reconstruction_ceiling():
   np.testing.assert_allclose(out["channel_bits_y"].numpy().sum(1), out["bits_y"], rtol=1e-5)
   assert list(channels_for_share([[5., 1., 0., 4.]], 0.9)) == [2]
   assert list(channels_for_share([[5., 1., 0., 4.]], 0.95)) == [3]
-  direct = tf.image.psnr(x, tf.clip_by_value(model.synthesis(model.analysis(x)), 0., 1.), 1.)
-  assert ceiling == pytest.approx(float(tf.reduce_mean(direct)), abs=1e-4)
+  q = tf.zeros([2])
+  direct = tf.image.psnr(x, tf.clip_by_value(model.synthesize(model.analyze(x, q), q), 0., 1.), 1.)
+  assert ceiling == pytest.approx([float(tf.reduce_mean(direct))] * 2, abs=1e-4)
   far_from_ceiling = {}
   for shift in (-6., 8.):  # quantization steps ~400 and ~3e-4 times the trained ones
     model.gains.log_gains.assign_add(tf.fill(model.gains.log_gains.shape, shift))
@@ -144,3 +145,79 @@ def test_fine_quantization_approaches_the_reconstruction_ceiling():
     assert psnr.shape == (2,) and same_ceiling == pytest.approx(ceiling, abs=1e-4)
     far_from_ceiling[shift] = abs(psnr - ceiling).max()
   assert far_from_ceiling[8.] < 1e-3 and far_from_ceiling[-6.] > 0.05
+
+
+def _conditioned(name="tiny"):
+  import dataclasses
+  from nlaic_tf.models import get_config
+  return dataclasses.replace(get_config(name), name=f"{name}-rc",
+                             rate_conditioned=True)
+
+
+def test_rate_modulation_starts_as_identity_and_interpolates_levels():
+  from nlaic_tf.layers import RateModulation
+  layer = RateModulation(3)
+  x = tf.random.normal([3, 2, 2, 4], seed=2)
+  q = tf.constant([0., 1.25, 2.])
+  np.testing.assert_array_equal(layer(x, q).numpy(), x.numpy())
+  rng = np.random.default_rng(1)
+  s, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+  layer.log_scale.assign(s)
+  layer.bias.assign(b)
+  got = layer(x, q).numpy()
+  for i, (lo, hi, t) in enumerate([(0, 0, 0.), (1, 2, .25), (2, 2, 0.)]):
+    scale = np.exp((1 - t) * s[lo] + t * s[hi])
+    bias = (1 - t) * b[lo] + t * b[hi]
+    np.testing.assert_allclose(got[i], x.numpy()[i] * scale + bias, rtol=1e-5, atol=1e-6)
+
+
+def test_rate_conditioned_transforms_differ_per_level_and_train():
+  tf.keras.utils.set_random_seed(0)
+  model = build_model(_conditioned())
+  plain = build_model("tiny")
+  modulations = [w for w in model.trainable_variables if "log_scale" in w.name]
+  assert len(modulations) == 6  # 3 in the analysis, 3 in the synthesis
+  assert len(model.weights) == len(plain.weights) + 12
+  x = tf.constant(_batch(2), tf.float32)
+  same = model.analyze(x, tf.constant([0., 0.])), model.analyze(x, tf.constant([1., 1.]))
+  np.testing.assert_array_equal(same[0].numpy(), same[1].numpy())  # identity at start
+  model.compile(optimizer=tf.keras.optimizers.Adam(1e-2))
+  for _ in range(3):
+    model.train_step(x)
+  assert all(np.any(w.numpy() != 0.) for w in modulations)
+  y0, y1 = model.analyze(x, tf.constant([0., 0.])), model.analyze(x, tf.constant([1., 1.]))
+  assert not np.allclose(y0.numpy(), y1.numpy())
+
+
+def test_mixed_bfloat16_trains_float32_weights_interchangeable_with_float32():
+  tf.keras.utils.set_random_seed(0)
+  model = build_model("tiny", precision="mixed_bfloat16")
+  assert model.analysis.layers[0].compute_dtype == "bfloat16"
+  assert model.context.compute_dtype == "float32"  # the entropy side stays float32
+  assert all(w.dtype == tf.float32 for w in model.weights)
+  x = tf.constant(_batch(2), tf.float32)
+  out = model(x, tf.constant([0., 1.]), training=True)
+  assert all(out[k].dtype == tf.float32 for k in ("x_hat", "bits_y", "bits_z"))
+  optimizer = tf.keras.optimizers.Adam(1e-3)
+  losses = [float(model.rd_step(x, optimizer)["loss"]) for _ in range(3)]
+  assert np.all(np.isfinite(losses))
+  twin = build_model("tiny")  # float32: reads the same checkpoint
+  for a, b in zip(twin.weights, model.weights):
+    a.assign(b)
+  q = tf.constant([1., 1.])
+  full, low = twin.analyze(x, q).numpy(), model.analyze(x, q).numpy()
+  assert np.abs(full - low).max() < 0.05 * np.ptp(full)  # bfloat16 rounding only
+
+
+def test_mixed_float16_scales_the_loss():
+  model = build_model("tiny", precision="mixed_float16")
+  optimizer = tf.keras.mixed_precision.LossScaleOptimizer(tf.keras.optimizers.Adam(1e-3))
+  before = [w.numpy().copy() for w in model.trainable_variables]
+  x = tf.constant(_batch(2), tf.float32)
+  for _ in range(20):  # steps whose scaled gradients overflow are skipped
+    assert np.isfinite(float(model.rd_step(x, optimizer)["loss"]))
+    moved = [np.any(w.numpy() != b) for w, b in zip(model.trainable_variables, before)]
+    if any(moved):
+      break
+  assert sum(moved) > len(moved) // 2
+  assert 1. < float(optimizer.loss_scale) < 2. ** 15  # lowered from its start

@@ -14,12 +14,13 @@ from nlaic_tf.zoo import build_model
 
 def _latents(model, image, quality):
   x = tf.constant(image[None] / 255., tf.float32)
-  gains = model.gains(tf.constant([quality]))
-  return x, model.analysis(x) * gains, gains
+  q = tf.constant([quality])
+  gains = model.gains(q)
+  return x, model.analyze(x, q) * gains, gains
 
 
 def _rounded_loss(model, x, ys, gains, quality):
-  out = model.from_latents(ys, gains, training=False)
+  out = model.from_latents(ys, gains, tf.constant([quality]), training=False)
   return float(model.rd_terms(x, out, tf.constant([quality]))["loss"][0])
 
 
@@ -45,7 +46,7 @@ def test_loss_scores_only_the_image_not_the_padding():
   model = build_model("tiny")
   image = smooth_image(64, 64, seed=8)
   x, ys, gains = _latents(model, image, 0.)
-  out = model.from_latents(ys, gains, training=False)
+  out = model.from_latents(ys, gains, tf.constant([0.]), training=False)
   crop = x[:, :40, :50]
   terms = model.rd_terms(crop, out, tf.constant([0.]))
   mse = np.mean((crop.numpy() - out["x_hat"].numpy()[:, :40, :50]) ** 2) * 255 ** 2

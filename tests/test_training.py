@@ -163,3 +163,18 @@ def test_train_py_flags_fill_the_options_without_importing_tensorflow():
   assert parsed == dataclasses.replace(TrainingOptions(workdir="runs/small"),
                                        lr_drops=(30, 40), crop=96, val_crop=320,
                                        init_from="w")
+
+
+def test_precision_auto_picks_by_hardware(tmp_path):
+  from nlaic_tf.training import precision
+  flags = tmp_path / "cpuinfo"
+  flags.write_text("flags\t: fpu avx512f avx512_bf16\n")
+  assert precision.cpu_has_bf16(str(flags))
+  flags.write_text("flags\t: fpu avx2\n")
+  assert not precision.cpu_has_bf16(str(flags))
+  assert not precision.cpu_has_bf16(str(tmp_path / "missing"))
+  expected = "mixed_bfloat16" if precision.cpu_has_bf16() else "float32"
+  assert precision.resolve_precision("auto") == expected  # no GPU here
+  assert precision.resolve_precision("mixed_float16") == "mixed_float16"
+  with pytest.raises(ValueError, match="precision"):
+    precision.resolve_precision("bf16")

@@ -1,8 +1,9 @@
 """Reconstruction ceiling: how well the transforms alone reproduce an image.
 
-synthesis(analysis(x)) without quantization does not depend on the rate level
-(the gains cancel), and its distortion is a floor under every level's: as the
-quantization step shrinks, a level's PSNR approaches this ceiling. A top level
+synthesize(analyze(x, q), q) without quantization (the gains cancel) is a
+floor under the distortion of level q: as the quantization step shrinks, the
+level's PSNR approaches this ceiling. It is the same at every level unless the
+transforms are rate-conditioned. A top level
 close to the ceiling is limited by the transforms, not by the entropy model.
 """
 import numpy as np
@@ -22,20 +23,23 @@ def level_psnr_and_ceiling(model, batches):
     batches: iterable of images [B, H, W, 3] in [0, 1], H and W multiples of 64.
 
   Returns:
-    (psnr [num_levels], ceiling, channel_bits [num_levels, M]): PSNR in dB,
-    means over the images; bits of y per latent channel, summed over them.
+    (psnr [num_levels], ceiling [num_levels], channel_bits [num_levels, M]):
+    PSNR and ceiling in dB, means over the images; bits of y per latent
+    channel, summed over them.
   """
   levels, ceiling, channel_bits = [], [], 0.
   for x in batches:
     x = tf.convert_to_tensor(x, tf.float32)
-    ceiling.append(_psnr(x, model.synthesis(model.analysis(x))))
-    outs = [model(x, tf.fill([x.shape[0]], float(q)), training=False)
-            for q in range(model.config.num_levels)]
+    qualities = [tf.fill([x.shape[0]], float(q))
+                 for q in range(model.config.num_levels)]
+    ceiling.append([_psnr(x, model.synthesize(model.analyze(x, q), q))
+                    for q in qualities])
+    outs = [model(x, q, training=False) for q in qualities]
     levels.append([_psnr(x, out["x_hat"]) for out in outs])
     channel_bits = channel_bits + np.stack(
         [out["channel_bits_y"].numpy().sum(0) for out in outs])
   return (np.concatenate(levels, axis=1).mean(1),
-          float(np.concatenate(ceiling).mean()), channel_bits)
+          np.concatenate(ceiling, axis=1).mean(1), channel_bits)
 
 
 def channels_for_share(channel_bits, share):

@@ -83,7 +83,10 @@ class NonLocalBlock(tf.keras.layers.Layer):
     theta, phi, g, valid = (self._windows(t, bh, bw)
                             for t in (theta, phi, g, valid))
     logits = tf.matmul(theta, phi, transpose_b=True)
-    logits += (tf.transpose(valid, [0, 2, 1]) - 1.) * 1e9
+    # Padded keys get the lowest value of the dtype (a sum with a large
+    # constant would make 0 * inf = NaN in float16).
+    logits = tf.where(tf.transpose(valid, [0, 2, 1]) > 0., logits,
+                      logits.dtype.min)
     y = tf.matmul(tf.nn.softmax(logits, axis=-1), g)
     y = self._unwindows(y, b, h + pad_h, w + pad_w, bh, bw)[:, :h, :w, :]
     return x + self.w_z(y)

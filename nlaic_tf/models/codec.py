@@ -88,11 +88,13 @@ class NLAICCodec(tf.Module):
     hyper = tf.reshape(hyper, [shape[1], shape[2], m, k])
     return tf.reshape(tf.transpose(hyper, [2, 0, 1, 3]), [-1, k])
 
-  def _synthesize(self, y_flat, y_shape, gains, height, width):
+  def _synthesize(self, y_flat, y_shape, quality, height, width):
     """Latents in (c, h, w) raster order -> uint8 [height, width, 3]."""
     y_hat = tf.transpose(tf.reshape(y_flat, [y_shape[3], y_shape[1], y_shape[2]]),
                          [1, 2, 0])[None]
-    x_hat = self.model.synthesis(y_hat / gains)[0, :height, :width, :]
+    q = tf.reshape(quality, [1])
+    x_hat = self.model.synthesize(y_hat / self.model.gains(q), q)
+    x_hat = x_hat[0, :height, :width, :]
     return tf.cast(tf.round(tf.clip_by_value(x_hat, 0., 1.) * 255.), tf.uint8)
 
   def _gains(self, quality):
@@ -118,7 +120,8 @@ class NLAICCodec(tf.Module):
       quality = tf.identity(quality)
     x = tf.cast(image, tf.float32)[None] / 255.
     gains = self._gains(quality)
-    ys = self.model.analysis(_edge_pad(x, PAD_MULTIPLE)) * gains
+    ys = self.model.analyze(_edge_pad(x, PAD_MULTIPLE),
+                            tf.reshape(quality, [1])) * gains
     if refine_steps is not None:
       ys, _ = refine_latents(self.model, x, ys, gains, quality, refine_steps,
                              step_size(quality, self.num_levels))
@@ -142,8 +145,8 @@ class NLAICCodec(tf.Module):
     y_string = tfc.entropy_encode_finalize(handle)
     data = container.pack(self.model_id, shape[0], shape[1], quality,
                           z_string[0], y_string)
-    return data, y_hat, self._synthesize(y_hat, y_shape, gains, shape[0],
-                                              shape[1])
+    return data, y_hat, self._synthesize(y_hat, y_shape, quality, shape[0],
+                                         shape[1])
 
   @tf.function(input_signature=[BITSTREAM_SPEC])
   def decode(self, bitstream):
@@ -170,8 +173,7 @@ class NLAICCodec(tf.Module):
     check = tf.debugging.Assert(ok, [message(
         "range decoder did not end cleanly (corrupted stream)")])
     with tf.control_dependencies([check]):
-      image = self._synthesize(y_hat, y_shape, self._gains(quality), height,
-                               width)
+      image = self._synthesize(y_hat, y_shape, quality, height, width)
     return image, y_hat
 
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])

@@ -30,6 +30,9 @@ class ModelConfig:
   hyper_blocks: int = 1             # residual blocks per hyper stage
   nlam_blocks: int = 2              # residual blocks in NLAM trunk and mask
   nlam_factors: Tuple[int, ...] = (16,)  # main-transform NLAM positions (4, 8, 16)
+  # Per-level channel-wise scale and bias inside the main transforms
+  # (`RateModulation`), so that the transforms can differ between levels.
+  rate_conditioned: bool = False
   hyper_nlam: bool = True           # NLAM in the hyper analysis (at H/64)
   # NLAM in the hyper synthesis too. Off keeps every layer that decides the
   # coding distributions (hyper synthesis, context, MLP) to convolutions and
@@ -80,6 +83,12 @@ CONFIGS = {
     "medium": ModelConfig(
         name="medium", main_filters=128, latent_channels=192, hyper_filters=128,
         hyper_latent_channels=96, hyper_synthesis_nlam=False,
+        lambdas=MEDIUM_LAMBDAS),
+    # "medium" with rate-conditioned main transforms.
+    "medium-rc": ModelConfig(
+        name="medium-rc", main_filters=128, latent_channels=192,
+        hyper_filters=128, hyper_latent_channels=96,
+        hyper_synthesis_nlam=False, rate_conditioned=True,
         lambdas=MEDIUM_LAMBDAS),
     # The paper's widths (M=192, N2=128, 3-block NLAMs, NLAMs at H/4 and H/16,
     # 11x11x11 context); far too heavy to train here.

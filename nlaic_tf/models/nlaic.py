@@ -74,6 +74,17 @@ class NLAIC(tf.keras.Model):
                                   config.scale_max)
     self.lambdas = tf.constant(config.lambdas, tf.float32)
 
+  def analyze(self, x, quality):
+    """x [B, H, W, 3] in [0, 1], quality [B] -> y [B, H/16, W/16, M] (before
+    the gains), float32."""
+    return transforms.apply(self.analysis, tf.convert_to_tensor(x, tf.float32),
+                            quality)
+
+  def synthesize(self, y_hat, quality):
+    """y_hat [B, h, w, M] (after dividing by the gains), quality [B] ->
+    x_hat [B, 16h, 16w, 3] (unclipped), float32."""
+    return transforms.apply(self.synthesis, y_hat, quality)
+
   def side_entropy_model(self, compression=False):
     """Factorized entropy model of z (tables built from weights if compression).
 
@@ -94,13 +105,14 @@ class NLAIC(tf.keras.Model):
     an estimate of what `NLAICCodec` writes, not its exact size).
     """
     gains = self.gains(quality)
-    return self.from_latents(self.analysis(tf.convert_to_tensor(x, tf.float32))
-                             * gains, gains, training=training)
+    return self.from_latents(self.analyze(x, quality) * gains, gains, quality,
+                             training=training)
 
-  def from_latents(self, ys, gains, training=False, noise=None):
-    """`call` from the scaled latents ys = analysis(x) * gains [B, h, w, M].
+  def from_latents(self, ys, gains, quality, training=False, noise=None):
+    """`call` from the scaled latents ys = analyze(x, quality) * gains [B, h, w, M].
 
-    gains [B, 1, 1, M] as `self.gains` returns them. noise (training only):
+    gains [B, 1, 1, M] as `self.gains(quality)` returns them, quality [B].
+    noise (training only):
     the uniform noise on ys, default drawn from U(-1/2, 1/2); when given, z
     is rounded (straight-through) instead of noised, so that the result is a
     deterministic function of ys and noise (encoder-side refinement).
@@ -119,7 +131,7 @@ class NLAIC(tf.keras.Model):
     y_hat = ys + tf.stop_gradient(tf.round(ys - mu) + mu - ys)
     y_rated = y_context if training else y_hat
     channel_bits_y = tf.reduce_sum(gaussian_bits(y_rated, mu, sigma), [1, 2])
-    x_hat = self.synthesis(y_hat / gains)
+    x_hat = self.synthesize(y_hat / gains, quality)
     return dict(x_hat=x_hat, bits_y=tf.reduce_sum(channel_bits_y, 1),
                 channel_bits_y=channel_bits_y, bits_z=bits_z)
 

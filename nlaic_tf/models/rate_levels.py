@@ -4,6 +4,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from nlaic_tf.layers.rate_modulation import interpolate_levels
+
 
 def remap_log_gains(lambdas, log_gains, new_lambdas):
   """Log-gains [len(new_lambdas), C] for new levels from trained ones [L, C].
@@ -43,24 +45,6 @@ def level_weights(lambdas, balance):
   """
   w = np.asarray(lambdas, np.float64) ** -float(balance)
   return (w / w.mean()).astype(np.float32)
-
-
-def interpolate_levels(values, quality):
-  """Per-level values [L, ...] at quality [B] float -> [B, ...].
-
-  quality is clipped to [0, L - 1]; a fractional quality interpolates
-  linearly between the two adjacent levels (of log values, for a geometric
-  interpolation).
-  """
-  levels = tf.shape(values)[0]
-  top = tf.cast(levels - 1, tf.float32)
-  q = tf.clip_by_value(tf.cast(quality, tf.float32), 0., top)
-  low = tf.maximum(tf.minimum(tf.floor(q), top - 1.), 0.)
-  frac = q - low
-  low = tf.cast(low, tf.int32)
-  high = tf.minimum(low + 1, levels - 1)
-  frac = tf.reshape(frac, [-1] + [1] * (values.shape.rank - 1))
-  return (1. - frac) * tf.gather(values, low) + frac * tf.gather(values, high)
 
 
 @tf.keras.utils.register_keras_serializable(package="nlaic")

@@ -35,7 +35,7 @@ def refine_latents(model, x, ys, gains, quality, steps, learning_rate):
   Args:
     model: `NLAIC`.
     x: [1, H, W, 3] image in [0, 1] (unpadded: the loss scores these pixels).
-    ys: [1, h, w, M] scaled latents to start from (analysis(padded x) * gains).
+    ys: [1, h, w, M] scaled latents to start from (analyze(padded x) * gains).
     gains: [1, 1, 1, M] gains of `quality`.
     quality: float32 [] rate level (fractional values interpolate lambda).
     steps: int32 [] Adam steps; 0 returns ys.
@@ -50,7 +50,8 @@ def refine_latents(model, x, ys, gains, quality, steps, learning_rate):
   beta1, beta2 = ADAM_BETAS
 
   def loss(latents, training, noise=None):
-    out = model.from_latents(latents, gains, training=training, noise=noise)
+    out = model.from_latents(latents, gains, quality, training=training,
+                             noise=noise)
     return model.rd_terms(x, out, quality)["loss"]
 
   def body(step, latents, m, v, best, best_loss):
