@@ -187,7 +187,7 @@ def test_export_builds_the_configuration_recorded_beside_the_weights(tmp_path):
 
 
 def test_tflite_of_a_rate_conditioned_model_takes_the_quality():
-  import dataclasses
+  import tensorflow as tf
   from nlaic_tf import export_lib
   from nlaic_tf.models import get_config
   from nlaic_tf.zoo import build_model
