@@ -189,14 +189,10 @@ def convert_to_tflite(function, specs, trackable) -> bytes:
 
 
 def run_tflite(flatbuffer: bytes, inputs) -> np.ndarray:
-  """Runs a single-output TFLite model at the shapes of `inputs`, arrays in
-  the order of the converted function's arguments."""
-  interpreter = tf.lite.Interpreter(model_content=flatbuffer)
-  runner = interpreter.get_signature_runner()
-  names = sorted(runner.get_input_details(),
-                 key=lambda n: runner.get_input_details()[n]["index"])
-  outputs = runner(**dict(zip(names, inputs)))
-  return next(iter(outputs.values()))
+  """Runs a single-output TFLite model at the shapes of `inputs`, a dict of
+  arrays by input name (the names of `transform_functions`' specs)."""
+  runner = tf.lite.Interpreter(model_content=flatbuffer).get_signature_runner()
+  return next(iter(runner(**inputs).values()))
 
 
 def test_image(height, width, seed=0):
@@ -212,15 +208,16 @@ def test_image(height, width, seed=0):
 def check_inputs(model, height, width):
   """Realistic inputs of both transforms for an image of height x width.
 
-  Returns {"analysis": [float32 [1, H, W, 3] in [0, 1] (`test_image`)],
-           "synthesis": [float32 [1, H/16, W/16, M] (its rounded analysis)]},
-  each followed by the quality [1] (the top level) for a rate-conditioned model.
+  Returns {"analysis": {"image": float32 [1, H, W, 3] in [0, 1] (`test_image`)},
+           "synthesis": {"y_hat": float32 [1, H/16, W/16, M] (its rounded analysis)}},
+  each with "quality": float32 [1] (the top level) for a rate-conditioned model.
   """
   image = test_image(height, width)[None].astype(np.float32) / 255.
   quality = np.full([1], model.config.num_levels - 1, np.float32)
   y_hat = np.round(model.analyze(image, quality).numpy()).astype(np.float32)
-  extra = [quality] if model.config.rate_conditioned else []
-  return {"analysis": [image] + extra, "synthesis": [y_hat] + extra}
+  extra = {"quality": quality} if model.config.rate_conditioned else {}
+  return {"analysis": dict(image=image, **extra),
+          "synthesis": dict(y_hat=y_hat, **extra)}
 
 
 def check_tflite(model, flatbuffers, sizes=TFLITE_CHECK_SIZES,
@@ -243,7 +240,8 @@ def check_tflite(model, flatbuffers, sizes=TFLITE_CHECK_SIZES,
   for height, width in sizes:
     inputs = check_inputs(model, height, width)
     for name, flatbuffer in flatbuffers.items():
-      expected = functions[name][0](*inputs[name]).numpy()
+      function, specs = functions[name]
+      expected = function(*[inputs[name][spec.name] for spec in specs]).numpy()
       actual = run_tflite(flatbuffer, inputs[name])
       if actual.shape != expected.shape:
         raise ExportError(f"{name}.tflite at {height}x{width}: output shape "

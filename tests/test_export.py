@@ -202,7 +202,8 @@ def test_tflite_of_a_rate_conditioned_model_takes_the_quality():
   report = export_lib.check_tflite(model, flatbuffers, sizes=((64, 64),))
   assert all(row["relative"] < export_lib.TFLITE_TOLERANCE
              for rows in report.values() for row in rows)
-  image = export_lib.check_inputs(model, 64, 64)["analysis"][0]
-  at = {q: export_lib.run_tflite(flatbuffers["analysis"], [image, np.float32([q])])
+  image = export_lib.check_inputs(model, 64, 64)["analysis"]["image"]
+  at = {q: export_lib.run_tflite(flatbuffers["analysis"],
+                                 dict(image=image, quality=np.float32([q])))
         for q in (0., 1.)}
   assert not np.allclose(at[0.], at[1.])  # the quality input reaches the transform
