@@ -122,6 +122,20 @@ def test_init_from_other_rate_levels_copies_weights_and_remaps_gains(
     Trainer(dataclasses.replace(config, main_filters=12), options).restore()
 
 
+def test_init_from_adds_identity_rate_modulation(tmp_path, image_dir, exported, tiny_codec):
+  options = _options(tmp_path, image_dir, steps=1)
+  options.init_from = os.path.join(exported, "variables", "variables")
+  config = dataclasses.replace(get_config("tiny"), name="tiny-rc", rate_conditioned=True)
+  trainer = Trainer(config, options)
+  assert "rate modulation added" in trainer.restore()
+  x = tf.constant(np.stack([smooth_image(64, 64, 1)]) / 255., tf.float32)
+  for q in (0., 1.):
+    q = tf.constant([q])
+    np.testing.assert_allclose(trainer.model(x, q)["x_hat"].numpy(),
+                               tiny_codec.model(x, q)["x_hat"].numpy(), rtol=1e-5, atol=1e-5)
+  trainer.run(log=lambda _: None)
+
+
 def test_total_steps_count_those_behind_the_init_from_weights(tmp_path, image_dir):
   config = get_config("tiny")
   Trainer(config, _options(tmp_path / "a", image_dir, steps=4)).run(log=lambda _: None)

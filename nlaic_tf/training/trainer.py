@@ -18,7 +18,7 @@ import tensorflow as tf
 from nlaic_tf import data, zoo
 from nlaic_tf.io.atomic import atomic_directory, atomic_write
 from nlaic_tf.models import NLAIC, ModelConfig
-from nlaic_tf.models.rate_levels import remap_log_gains
+from nlaic_tf.models.transfer import transfer_weights
 from nlaic_tf.training.options import TrainingOptions
 from nlaic_tf.training.precision import resolve_precision
 
@@ -96,8 +96,8 @@ class Trainer:
         json.dump(dict(init_from=self.options.init_from,
                        steps_before=self.steps_before), f)
       source = zoo.recorded_config(info)
-      if source is not None and source.lambdas != self.model_config.lambdas:
-        return self._init_with_new_rate_levels(source)
+      if source is not None and source != self.model_config:
+        return self._init_by_transfer(source)
       # Every model variable must come from the file (a SavedModel's
       # variables or train.py weights); other objects in it are ignored.
       try:
@@ -110,22 +110,15 @@ class Trainer:
       return f"initialised weights from {self.options.init_from}"
     return "started from scratch"
 
-  def _init_with_new_rate_levels(self, source):
-    """Initialises from weights trained with other lambdas: every weight is
-    copied except the rate gains, which are remapped to this run's levels."""
-    new = self.model_config
-    if dataclasses.replace(source, name=new.name, lambdas=new.lambdas) != new:
-      raise ValueError(
-          f"--init_from {self.options.init_from} has configuration "
-          f"{source.name!r}, which differs from {new.name!r} in more than its "
-          "rate levels (lambdas)")
-    trained = zoo.build_model(source, self.options.init_from)
-    for weight, value in zip(self.model.weights, trained.weights):
-      if weight is self.model.gains.log_gains:
-        value = remap_log_gains(source.lambdas, value.numpy(), new.lambdas)
-      weight.assign(value)
-    return (f"initialised weights from {self.options.init_from}, rate levels "
-            f"remapped from lambdas {source.lambdas} to {new.lambdas}")
+  def _init_by_transfer(self, source):
+    """Initialises from weights trained with another configuration that
+    differs in rate levels and/or rate conditioning (`transfer_weights`)."""
+    try:
+      changes = transfer_weights(
+          zoo.build_model(source, self.options.init_from), self.model)
+    except ValueError as e:
+      raise ValueError(f"--init_from {self.options.init_from}: {e}") from None
+    return f"initialised weights from {self.options.init_from}, {changes}"
 
   def save(self):
     return self.manager.save(checkpoint_number=int(self.step))
