@@ -124,6 +124,16 @@ def test_model_names_resolve_to_shipped_folders(monkeypatch, tmp_path):
     zoo.load_codec("nlaic-nonexistent")
 
 
+def test_models_command_lists_the_pretrained_models(capsys):
+  from nlaic_tf import zoo
+  from nlaic_tf.cli import main
+  assert main(["models"]) == 0
+  shown = capsys.readouterr().out
+  model_id = zoo.read_model_info("nlaic-mse")["model_id"]
+  assert shown.startswith("nlaic-mse  (default): configuration small")
+  assert f"{REPO / 'saved_models' / 'nlaic_small'} (model {model_id})" in shown
+
+
 def test_cli_reports_an_unknown_model_name(tmp_path, capsys):
   from nlaic_tf.cli import main
   Image.fromarray(smooth_image(16, 16)).save(tmp_path / "a.png")
