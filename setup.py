@@ -1,4 +1,11 @@
-"""Installs nlaic_tf and the `nlaic` command: pip install -e '.[test]'."""
+"""Installs nlaic_tf and the `nlaic` command: pip install -e '.[test]'.
+
+A wheel (`pip wheel .`) also carries the pretrained models (the SavedModel and
+model.json of each folder in saved_models/, not their TFLite files) as
+nlaic_tf/saved_models/ and the demo image as nlaic_tf/assets/, so that
+`nlaic_tf.zoo.load_codec("nlaic-mse")` and `nlaic demo` work offline from any
+folder (see nlaic_tf/resources.py).
+"""
 import pathlib
 import re
 
@@ -16,8 +23,15 @@ setup(
                 "(NLAIC), in TensorFlow, with an evaluation harness",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    packages=find_packages(include=["nlaic_tf", "nlaic_tf.*"]),
-    package_data={"nlaic_tf.evaluation": ["published/*.json"]},
+    packages=find_packages(include=["nlaic_tf", "nlaic_tf.*"]) + [
+        "nlaic_tf.saved_models", "nlaic_tf.assets"],
+    package_dir={"nlaic_tf.saved_models": "saved_models", "nlaic_tf.assets": "assets"},
+    package_data={
+        "nlaic_tf.evaluation": ["published/*.json"],
+        "nlaic_tf.saved_models": ["*/saved_model.pb", "*/fingerprint.pb", "*/model.json",
+                                  "*/variables/*"],
+        "nlaic_tf.assets": ["demo.png"],
+    },
     python_requires=">=3.11,<3.12",
     install_requires=[
         "tensorflow==2.14.1",

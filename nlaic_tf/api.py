@@ -19,7 +19,7 @@ _BITSTREAM_MESSAGE = re.compile(r"nlaic bitstream: [^\]\n]*")
 
 @functools.lru_cache(maxsize=None)
 def default_codec():
-  """The shipped codec (saved_models/ or $NLAIC_MODEL), loaded once."""
+  """The default codec ($NLAIC_MODEL, else zoo.DEFAULT_MODEL), loaded once."""
   from nlaic_tf import zoo
   return zoo.load_codec()
 

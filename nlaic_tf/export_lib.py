@@ -6,7 +6,9 @@ Layout of an export directory `out`:
       compress:   image uint8 [H, W, 3], quality float32 [] -> {"bitstream_bytes": string []}
       compress_refined: image, quality, steps int32 [] -> {"bitstream_bytes": string []}
                   (encoder-side latent refinement; an ordinary bitstream)
-      decompress: bitstream string [] -> {"image": uint8 [H, W, 3]}
+      decompress: bitstream_bytes string [] -> {"image": uint8 [H, W, 3]}
+                  (so decompress(**compress(...)) chains; earlier exports,
+                  whose model.json says so, named this input `bitstream`)
     and the attributes compress, compress_refined, decompress, encode,
     encode_refined, decode, model_id, config_json (tf.functions and variables, as on `NLAICCodec`).
     `tf.train.Checkpoint(model=model).read(out + "/variables/variables")`
@@ -44,10 +46,12 @@ TFLITE_TOLERANCE = 1e-3
 
 # Refinement steps the export check runs through compress_refined.
 CHECK_REFINE_STEPS = 2
-# Output name of the compress signature. TF Serving's REST API base64-encodes
-# ({"b64": ...}) only string outputs whose name ends in "_bytes"; any other
-# string output is written raw into the JSON, which corrupts binary data.
-BITSTREAM_OUTPUT = "bitstream_bytes"
+# Name of the .nlaic file in the signatures: the output of compress and
+# compress_refined and the input of decompress, so that the one feeds the other.
+# TF Serving's REST API base64-encodes ({"b64": ...}) only string outputs whose
+# name ends in "_bytes"; any other string output is written raw into the JSON,
+# which corrupts binary data.
+BITSTREAM_KEY = "bitstream_bytes"
 
 
 class ExportError(RuntimeError):
@@ -77,24 +81,25 @@ def serving_signatures(codec: NLAICCodec):
   """{"compress", "compress_refined", "decompress"} concrete functions with
   named outputs.
 
-  compress(image uint8 [H, W, 3], quality float32 []) -> {BITSTREAM_OUTPUT: string []};
+  compress(image uint8 [H, W, 3], quality float32 []) -> {BITSTREAM_KEY: string []};
   the codec rejects a quality outside [0, num_levels - 1].
   compress_refined(image, quality, steps int32 []) -> the same, after `steps`
   of encoder-side latent refinement.
-  decompress(bitstream string []) -> {"image": uint8 [H, W, 3]}.
+  decompress(BITSTREAM_KEY: string []) -> {"image": uint8 [H, W, 3]}.
   """
 
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def compress(image, quality):
-    return {BITSTREAM_OUTPUT: codec.compress(image, quality)}
+    return {BITSTREAM_KEY: codec.compress(image, quality)}
 
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
   def compress_refined(image, quality, steps):
-    return {BITSTREAM_OUTPUT: codec.compress_refined(image, quality, steps)}
+    return {BITSTREAM_KEY: codec.compress_refined(image, quality, steps)}
 
-  @tf.function(input_signature=[BITSTREAM_SPEC])
-  def decompress(bitstream):
-    return {"image": codec.decompress(bitstream)}
+  @tf.function(input_signature=[
+      tf.TensorSpec(BITSTREAM_SPEC.shape, BITSTREAM_SPEC.dtype, name=BITSTREAM_KEY)])
+  def decompress(bitstream_bytes):
+    return {"image": codec.decompress(bitstream_bytes)}
 
   return {"compress": compress.get_concrete_function(),
           "compress_refined": compress_refined.get_concrete_function(),
@@ -117,7 +122,8 @@ def check_saved_model(codec: NLAICCodec, path: str, image: np.ndarray,
   """
   loaded = tf.saved_model.load(path)
   bitstream, _, reconstruction = codec.encode(image, quality)
-  decoded = loaded.signatures["decompress"](bitstream=bitstream)["image"]
+  decoded = loaded.signatures["decompress"](
+      **{BITSTREAM_KEY: bitstream})["image"]
   if not np.array_equal(decoded.numpy(), reconstruction.numpy()):
     raise ExportError(
         f"the exported decompress signature does not reproduce the encoder's "
@@ -125,14 +131,14 @@ def check_saved_model(codec: NLAICCodec, path: str, image: np.ndarray,
         "differ)")
   exported = loaded.signatures["compress"](
       image=tf.constant(image), quality=tf.constant(quality, tf.float32))
-  if exported[BITSTREAM_OUTPUT].numpy() != bitstream.numpy():
+  if exported[BITSTREAM_KEY].numpy() != bitstream.numpy():
     raise ExportError("the exported compress signature writes a different "
                       "bitstream from the Python codec")
   refined = loaded.signatures["compress_refined"](
       image=tf.constant(image), quality=tf.constant(quality, tf.float32),
       steps=tf.constant(CHECK_REFINE_STEPS))
   expected = codec.compress_refined(image, quality, CHECK_REFINE_STEPS)
-  if refined[BITSTREAM_OUTPUT].numpy() != expected.numpy():
+  if refined[BITSTREAM_KEY].numpy() != expected.numpy():
     raise ExportError("the exported compress_refined signature writes a "
                       "different bitstream from the Python codec")
 
@@ -322,8 +328,8 @@ def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
       signatures=dict(
           compress=dict(inputs=dict(image="uint8 [H, W, 3]",
                                     quality=f"float32 [] in [0, {codec.num_levels - 1}]"),
-                        outputs={BITSTREAM_OUTPUT: "string []"}),
-          decompress=dict(inputs=dict(bitstream="string []"),
+                        outputs={BITSTREAM_KEY: "string []"}),
+          decompress=dict(inputs={BITSTREAM_KEY: "string []"},
                           outputs=dict(image="uint8 [H, W, 3]"))),
       tflite=tflite_report or None,
   )

@@ -1,13 +1,37 @@
-"""Building models from configurations and loading the shipped codec.
+"""Building models from configurations, and the pretrained models by name.
 
-TensorFlow is imported only by the functions that need it.
+  >>> codec = nlaic_tf.zoo.load_codec("nlaic-mse")   # or a SavedModel folder
+
+The pretrained models ship inside the package (`nlaic_tf.resources`), so they
+load offline from any working directory. TensorFlow is imported only by the
+functions that need it.
 """
+import dataclasses
 import json
 import os
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_MODEL_DIR = os.path.join(REPO_ROOT, "saved_models", "nlaic_small")
+from nlaic_tf import resources
+
 MODEL_INFO = "model.json"  # Beside an exported SavedModel; see read_model_info.
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedModel:
+  """An exported codec that ships with the package, loadable by `name`."""
+  name: str          # what users type: `load_codec(name)`, `nlaic ... --model name`
+  folder: str        # its export under saved_models/ (in the repository and the wheel)
+  distortion: str    # what it was trained for: "mse" (PSNR) or "ms-ssim"
+  description: str
+
+
+PRETRAINED = {model.name: model for model in (
+    PretrainedModel(
+        "nlaic-mse", "nlaic_small", "mse",
+        "configuration small, 8 rate levels (0.044-1.083 bpp on Kodak), "
+        "trained for MSE"),
+)}
+# The best model for MSE (PSNR), used when no model is named.
+DEFAULT_MODEL = "nlaic-mse"
 
 
 def build_model(config, weights=None, **kwargs):
@@ -33,16 +57,30 @@ def build_codec(config, weights=None, raster=False):
   return NLAICCodec(build_model(config, weights), raster=raster)
 
 
+def model_dir(model=None):
+  """Folder of the SavedModel that `model` names.
+
+  `model`: a name in `PRETRAINED` (the folder shipped with the package), or
+  the path of an exported SavedModel folder; None: $NLAIC_MODEL if set (a
+  name or a folder), else `DEFAULT_MODEL`. A name wins over a folder of the
+  same name in the working directory (write `./nlaic-mse` for the folder).
+  """
+  model = model or os.environ.get("NLAIC_MODEL") or DEFAULT_MODEL
+  if model in PRETRAINED:
+    return str(resources.shipped_path("saved_models", PRETRAINED[model].folder))
+  return model
+
+
 def default_model_dir():
-  """$NLAIC_MODEL if set, else the SavedModel shipped in saved_models/."""
-  return os.environ.get("NLAIC_MODEL", DEFAULT_MODEL_DIR)
+  """`model_dir()`: $NLAIC_MODEL if set, else the default pretrained model."""
+  return model_dir()
 
 
-def read_model_info(path=None):
-  """The model.json dict that export.py writes beside a SavedModel (default:
-  `default_model_dir()`): config, model_id, step, validation. Raises OSError
-  or ValueError if it is missing or unreadable."""
-  with open(os.path.join(path or default_model_dir(), MODEL_INFO)) as f:
+def read_model_info(model=None):
+  """The model.json dict that export.py writes beside a SavedModel (`model`:
+  as `model_dir`): config, model_id, step, validation. Raises OSError or
+  ValueError if it is missing or unreadable."""
+  with open(os.path.join(model_dir(model), MODEL_INFO)) as f:
     return json.load(f)
 
 
@@ -79,17 +117,19 @@ def total_steps(info):
   return info.get("total_steps", info.get("step")) or 0
 
 
-def load_codec(path=None):
-  """Loads an exported codec SavedModel (default: `default_model_dir()`).
+def load_codec(model=None):
+  """Loads an exported codec SavedModel: a pretrained model's name or a
+  folder, as `model_dir` (default: $NLAIC_MODEL, else `DEFAULT_MODEL`).
 
   The result has `compress(image, quality)`, `decompress(bitstream)`,
   `encode`, `decode`, `model_id` and `config_json`, as `NLAICCodec`.
+  Raises FileNotFoundError if there is no SavedModel there.
   """
-  path = path or default_model_dir()
+  path = model_dir(model)
   if not os.path.exists(os.path.join(path, "saved_model.pb")):
     raise FileNotFoundError(
-        f"no nlaic SavedModel at {path!r} (export one with export.py, or set "
-        "NLAIC_MODEL)")
+        f"no nlaic SavedModel at {path!r}: give a folder written by export.py "
+        f"or a pretrained model's name ({', '.join(PRETRAINED)})")
   import tensorflow as tf
   import tensorflow_compression  # noqa: F401  registers the range-coding ops
   return tf.saved_model.load(path)

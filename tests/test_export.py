@@ -38,7 +38,7 @@ def test_other_process_with_only_tensorflow_compression(tiny_codec, exported, tm
       import tensorflow_compression  # registers the range-coding ops
       model = tf.saved_model.load({exported!r})
       data = open("in.nlaic", "rb").read()
-      image = model.signatures["decompress"](bitstream=tf.constant(data))["image"]
+      image = model.signatures["decompress"](bitstream_bytes=tf.constant(data))["image"]
       np.save("decoded.npy", image.numpy())
       out = model.signatures["compress"](image=tf.constant(np.load("image.npy")),
                                          quality=tf.constant({QUALITY}))
@@ -68,8 +68,26 @@ def test_saved_model_cli_lists_signatures(exported, tmp_path):
   assert "shape: (-1, -1, 3)" in compress
   assert "inputs['quality']" in compress and "DT_FLOAT" in compress
   assert "outputs['bitstream_bytes']" in compress and "DT_STRING" in compress
-  assert "inputs['bitstream']" in decompress and "DT_STRING" in decompress
+  assert "inputs['bitstream_bytes']" in decompress and "DT_STRING" in decompress
   assert "outputs['image']" in decompress and "DT_UINT8" in decompress
+
+
+def test_signatures_chain(tiny_codec, loaded, exported):
+  """compress's output is decompress's input: no renaming between them."""
+  import tensorflow as tf
+  image = smooth_image(40, 72, seed=5)
+  compressed = loaded.signatures["compress"](image=tf.constant(image),
+                                             quality=tf.constant(QUALITY))
+  decoded = loaded.signatures["decompress"](**compressed)["image"]
+  _, _, reconstruction = tiny_codec.encode(image, QUALITY)
+  np.testing.assert_array_equal(decoded.numpy(), reconstruction.numpy())
+  refined = loaded.signatures["compress_refined"](
+      image=tf.constant(image), quality=tf.constant(QUALITY), steps=tf.constant(1))
+  assert loaded.signatures["decompress"](**refined)["image"].shape == image.shape
+  with open(os.path.join(exported, "model.json")) as f:
+    signatures = json.load(f)["signatures"]
+  assert (list(signatures["compress"]["outputs"]) ==
+          list(signatures["decompress"]["inputs"]) == ["bitstream_bytes"])
 
 
 def test_tflite_matches_keras_at_two_sizes(tiny_codec, exported):

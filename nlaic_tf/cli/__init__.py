@@ -12,10 +12,11 @@ from typing import List, Optional
 
 from nlaic_tf import __version__
 from nlaic_tf.cli import (bdrate, codecs, compress, decompress, demo, evaluate,
-                          info, summary)
+                          info, models, summary)
 from nlaic_tf.cli.errors import UserError
 
-COMMANDS = (compress, decompress, info, demo, evaluate, bdrate, summary, codecs)
+COMMANDS = (compress, decompress, info, demo, models, evaluate, bdrate, summary,
+            codecs)
 
 
 class _ArgumentParser(argparse.ArgumentParser):

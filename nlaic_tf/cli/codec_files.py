@@ -8,9 +8,11 @@ logger = logging.getLogger(__name__)
 
 
 def add_model_argument(parser) -> None:
+  from nlaic_tf import zoo
   parser.add_argument(
-      "--model", help="exported nlaic SavedModel folder (default: $NLAIC_MODEL or the "
-                      "shipped saved_models/nlaic_small)")
+      "--model", help=f"pretrained model name ({', '.join(zoo.PRETRAINED)}) or an "
+                      f"exported SavedModel folder (default: $NLAIC_MODEL, else "
+                      f"{zoo.DEFAULT_MODEL})")
 
 
 def load_codec(args):

@@ -1,6 +1,7 @@
 """Compress and decompress one image with the shipped model; print bpp, PSNR, MS-SSIM.
 
-The bundled image is assets/demo.png (a 512x512 crop of Kodak kodim23). The
+The bundled image is demo.png (a 512x512 crop of Kodak kodim23; assets/ in
+the repository, nlaic_tf/assets/ in an installed package). The
 .nlaic file and the decoded PNG go to --out.
 
 examples:
@@ -11,17 +12,18 @@ import os
 import time
 from pathlib import Path
 
+from nlaic_tf import resources
 from nlaic_tf.cli import codec_files
 from nlaic_tf.cli.errors import UserError
 
 NAME = "demo"
 HELP = "round-trip one image through the codec and report its quality"
-BUNDLED_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "demo.png"
+BUNDLED_IMAGE = resources.shipped_path("assets", "demo.png")
 
 
 def add_arguments(parser) -> None:
   parser.add_argument("image", nargs="?", default=str(BUNDLED_IMAGE),
-                      help="image file (default: the bundled assets/demo.png)")
+                      help="image file (default: the bundled demo.png)")
   parser.add_argument("--quality", type=float, action="append",
                       help="rate level(s); repeatable (default: every level)")
   parser.add_argument("--out", default="runs/demo", help="output folder (default: %(default)s)")

@@ -2,7 +2,7 @@
 with encoder-side latent refinement as "nlaic-refined".
 
 Files are the real .nlaic containers written by the exported SavedModel
-($NLAIC_MODEL or saved_models/nlaic_small); the grid is every trained rate
+($NLAIC_MODEL, else the default pretrained model); the grid is every trained rate
 level. TensorFlow is loaded on first use, not at import.
 """
 from typing import Optional
@@ -34,7 +34,7 @@ class NlaicCodec(Codec):
   @property
   def model_dir(self) -> str:
     from nlaic_tf import zoo
-    return self._model_dir or zoo.default_model_dir()
+    return zoo.model_dir(self._model_dir)
 
   def _num_levels(self) -> int:
     """Trained rate levels per the model's model.json; 0 if it has none."""
