@@ -34,8 +34,22 @@ PRETRAINED = {model.name: model for model in (
 DEFAULT_MODEL = "nlaic-mse"
 
 
+def read_weights(model, weights):
+  """Reads every weight of built `model` from `weights`: a checkpoint prefix
+  (train.py's `best/weights`, a SavedModel's `variables/variables`) or a
+  snapshot's `weights.npz` (`nlaic_tf.training.snapshot`). Raises
+  AssertionError or ValueError if a weight is missing or does not fit."""
+  import tensorflow as tf
+  if weights.endswith(".npz"):
+    from nlaic_tf.training.snapshot import read_snapshot
+    read_snapshot(model, weights)
+    return
+  status = tf.train.Checkpoint(model=model).read(weights)
+  status.expect_partial().assert_existing_objects_matched()
+
+
 def build_model(config, weights=None, **kwargs):
-  """NLAIC with its variables created; `weights`: checkpoint prefix to read.
+  """NLAIC with its variables created; `weights`: as `read_weights` reads.
 
   `config`: a `ModelConfig` or the name of one in `CONFIGS`.
   """
@@ -46,8 +60,7 @@ def build_model(config, weights=None, **kwargs):
   model = NLAIC(config, **kwargs)
   model(tf.zeros([1, 64, 64, 3]), tf.zeros([1]))
   if weights:
-    status = tf.train.Checkpoint(model=model).read(weights)
-    status.expect_partial().assert_existing_objects_matched()
+    read_weights(model, weights)
   return model
 
 
@@ -88,8 +101,9 @@ def weights_info(prefix):
   """What was recorded beside a weights checkpoint `prefix` ({} if nothing):
   a dict with config, step, total_steps and validation.
 
-  Knows train.py's `<workdir>/best/weights` (metrics.json) and an exported
-  SavedModel's `variables/variables` (model.json).
+  Knows train.py's `<workdir>/best/weights` and a snapshot's `weights.npz`
+  (metrics.json beside them) and an exported SavedModel's
+  `variables/variables` (model.json).
   """
   if not prefix:
     return {}

@@ -14,7 +14,7 @@ from nlaic_tf import export_lib
 from nlaic_tf.models import get_config
 from nlaic_tf.models.rate_levels import level_weights, remap_log_gains
 from nlaic_tf.training import Trainer, TrainingOptions
-from nlaic_tf.zoo import build_codec, recorded_config, total_steps, weights_info
+from nlaic_tf.zoo import build_codec, build_model, recorded_config, total_steps, weights_info
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +193,26 @@ def test_precision_auto_picks_by_hardware(tmp_path):
   assert precision.resolve_precision("mixed_float16") == "mixed_float16"
   with pytest.raises(ValueError, match="precision"):
     precision.resolve_precision("bf16")
+
+
+def test_snapshot_continues_a_run_from_float16_weights(tmp_path, image_dir):
+  from nlaic_tf.training.snapshot import read_snapshot
+  config = get_config("tiny")
+  options = _options(tmp_path / "a", image_dir, steps=3)
+  Trainer(config, options).run(log=lambda _: None)
+  out = tmp_path / "snap"
+  subprocess.run([sys.executable, "scripts/snapshot_weights.py", "--workdir",
+                  str(tmp_path / "a"), "--out", str(out)], check=True,
+                 cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  trained = Trainer(config, options)  # resumes the checkpoint at step 3
+  trained.restore()
+  options = _options(tmp_path / "b", image_dir, steps=4)
+  options.init_from = str(out / "weights.npz")
+  follower = Trainer(config, options)
+  assert "initialised weights" in follower.restore()
+  for a, b in zip(follower.model.weights, trained.model.weights):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+  assert follower.steps_before == 3
+  follower.run(log=lambda _: None)
+  with pytest.raises(ValueError, match="holds"):
+    read_snapshot(build_model("small"), str(out / "weights.npz"))

@@ -99,10 +99,10 @@ class Trainer:
       if source is not None and source != self.model_config:
         return self._init_by_transfer(source)
       # Every model variable must come from the file (a SavedModel's
-      # variables or train.py weights); other objects in it are ignored.
+      # variables, train.py weights or a snapshot); other objects in it are
+      # ignored.
       try:
-        tf.train.Checkpoint(model=self.model).read(
-            self.options.init_from).expect_partial().assert_existing_objects_matched()
+        zoo.read_weights(self.model, self.options.init_from)
       except (AssertionError, ValueError) as e:
         raise ValueError(
             f"--init_from {self.options.init_from} does not hold every weight of "

@@ -1,0 +1,45 @@
+"""Writes a weights-only snapshot of a training run's latest checkpoint.
+
+  python scripts/snapshot_weights.py --workdir runs/medium --out snapshots/medium
+
+The snapshot (`nlaic_tf.training.snapshot`: float16 weights.npz + metrics.json)
+replaces the folder `--out`; continue the run elsewhere with
+`train.py --config <same> --init_from <out>/weights.npz ...`.
+"""
+import argparse
+import json
+import os
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", required=True, help="train.py's --workdir")
+  parser.add_argument("--out", required=True, help="snapshot folder (replaced)")
+  args = parser.parse_args()
+
+  import tensorflow as tf
+  from nlaic_tf import zoo
+  from nlaic_tf.training.snapshot import write_snapshot
+  best = os.path.join(args.workdir, "best", "metrics.json")
+  with open(best) as f:
+    config = zoo.recorded_config(json.load(f))
+  latest = tf.train.latest_checkpoint(os.path.join(args.workdir, "checkpoints"))
+  if latest is None:
+    raise SystemExit(f"no checkpoint in {args.workdir}/checkpoints")
+  model = zoo.build_model(config)
+  step = tf.Variable(0, dtype=tf.int64)
+  tf.train.Checkpoint(model=model, step=step).read(latest).expect_partial()
+  steps_before = 0
+  init = os.path.join(args.workdir, "init.json")
+  if os.path.exists(init):
+    with open(init) as f:
+      steps_before = json.load(f)["steps_before"]
+  info = dict(config=json.loads(config.to_json()), step=int(step),
+              total_steps=steps_before + int(step), checkpoint=latest)
+  path = write_snapshot(model, args.out, info)
+  print(f"{path}: {config.name}, {info['total_steps']} steps in total "
+        f"({os.path.getsize(path) / 2 ** 20:.1f} MB)")
+
+
+if __name__ == "__main__":
+  main()
