@@ -7,7 +7,7 @@ import pytest
 from conftest import smooth_image
 from nlaic_tf import api
 from nlaic_tf.bitstream import HEADER_SIZE, BitstreamError, read_header
-from nlaic_tf.bitstream.mutations import _set, _streams, fuzz
+from nlaic_tf.bitstream.mutations import fuzz, set_fields, with_streams
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_small_file_claiming_a_large_image_fails_fast(tiny_codec, stream, size):
   api.decompress(stream, tiny_codec)  # traced before timing
   start = time.perf_counter()
   with pytest.raises(BitstreamError, match="stream"):
-    api.decompress(_set(stream, height=size, width=size), tiny_codec, max_pixels=0)
+    api.decompress(set_fields(stream, height=size, width=size), tiny_codec, max_pixels=0)
   assert time.perf_counter() - start < 5
 
 
@@ -35,27 +35,27 @@ def test_stream_that_runs_out_fails_in_the_wavefront_loop(tiny_codec, stream):
   """z intact, y cut in half: rejected after some steps, not after a hang."""
   z, y = _split(stream)
   with pytest.raises(BitstreamError, match="y stream ends before its data"):
-    api.decompress(_streams(stream, z, y[:len(y) // 2]), tiny_codec)
+    api.decompress(with_streams(stream, z, y[:len(y) // 2]), tiny_codec)
   with pytest.raises(BitstreamError, match="z stream"):
-    api.decompress(_streams(stream, z[:len(z) // 2], y), tiny_codec)
+    api.decompress(with_streams(stream, z[:len(z) // 2], y), tiny_codec)
 
 
 def test_unread_data_after_a_stream_is_an_error(tiny_codec, stream):
   z, y = _split(stream)
   with pytest.raises(BitstreamError, match="y stream has data after its last"):
-    api.decompress(_streams(stream, z, y + bytes([7]) * 16), tiny_codec)
+    api.decompress(with_streams(stream, z, y + bytes([7]) * 16), tiny_codec)
 
 
 def test_pixel_limit_names_the_option(tiny_codec, stream):
   with pytest.raises(BitstreamError, match=r"128x96 .*max_pixels=10000 \(--max-pixels"):
     api.decompress(stream, tiny_codec, max_pixels=100 * 100)
   assert api.decompress(stream, tiny_codec, max_pixels=128 * 96).shape == (96, 128, 3)
-  forged = _set(stream, height=10000, width=10000)
+  forged = set_fields(stream, height=10000, width=10000)
   with pytest.raises(BitstreamError, match="max_pixels"):
     api.decompress(forged, tiny_codec)
 
 
-def test_cli_max_pixels(tmp_path, exported, stream, caplog, loaded):
+def test_cli_max_pixels_and_the_exported_decoder(tmp_path, exported, caplog, loaded):
   from nlaic_tf.cli import main
   data = loaded.compress(smooth_image(40, 56, seed=2), np.float32(1.)).numpy()
   (tmp_path / "a.nlaic").write_bytes(data)
@@ -64,6 +64,9 @@ def test_cli_max_pixels(tmp_path, exported, stream, caplog, loaded):
   assert main(args + ["--max-pixels", "1000"]) == 1
   assert "--max-pixels" in caplog.text and not out.exists()
   assert main(args + ["--max-pixels", "0"]) == 0 and out.exists()
+  # The exported decoder (format limit only) refuses the forged size itself.
+  with pytest.raises(BitstreamError, match="stream"):
+    api.decompress(set_fields(data, height=4096, width=4096), loaded, max_pixels=0)
 
 
 def test_fuzzed_files_decode_or_raise_bitstream_error(tiny_codec):

@@ -22,7 +22,7 @@ def with_checksum(data):
   return bytes(data)
 
 
-def _set(data, **fields):
+def set_fields(data, **fields):
   """Rewrites uint32 header fields (quality as float32), then the checksum."""
   data = bytearray(data)
   for name, value in fields.items():
@@ -30,9 +30,9 @@ def _set(data, **fields):
   return with_checksum(data)
 
 
-def _streams(data, z, y):
+def with_streams(data, z, y):
   """A file with the header of `data` around new streams z and y (bytes)."""
-  return _set(data[:HEADER_SIZE] + z + y, z_length=len(z), y_length=len(y))
+  return set_fields(data[:HEADER_SIZE] + z + y, z_length=len(z), y_length=len(y))
 
 
 def _random_bytes(rng, n):
@@ -71,32 +71,32 @@ def _forge(data, rng):
   kind = rng.choice(["size", "lengths", "split", "quality", "version",
                      "empty", "random", "swap", "size+random"])
   if kind == "size":
-    return kind, _set(data, height=_size(rng), width=_size(rng))
+    return kind, set_fields(data, height=_size(rng), width=_size(rng))
   if kind == "lengths":
-    return kind, _set(data, z_length=rng.randint(0, len(z) + len(y) + 8),
+    return kind, set_fields(data, z_length=rng.randint(0, len(z) + len(y) + 8),
                       y_length=rng.randint(0, len(z) + len(y) + 8))
   if kind == "split":
     cut = rng.randint(0, len(z) + len(y))
-    return kind, _set(data, z_length=cut, y_length=len(z) + len(y) - cut)
+    return kind, set_fields(data, z_length=cut, y_length=len(z) + len(y) - cut)
   if kind == "quality":
     value = rng.choice([float("nan"), float("inf"), -1., 1e30,
                         rng.uniform(-2., 10.)])
-    return kind, _set(data, quality=value)
+    return kind, set_fields(data, quality=value)
   if kind == "version":
     forged = bytearray(data)
     forged[OFFSETS["version"]] = rng.randrange(256)
     return kind, with_checksum(forged)
   if kind == "empty":
-    return kind, rng.choice([_streams(data, b"", y), _streams(data, z, b""),
-                             _streams(data, b"", b"")])
+    return kind, rng.choice([with_streams(data, b"", y), with_streams(data, z, b""),
+                             with_streams(data, b"", b"")])
   if kind == "swap":
-    return kind, _streams(data, y, z)
+    return kind, with_streams(data, y, z)
   random_z = _random_bytes(rng, rng.randint(0, 2 * len(z) + 4))
   random_y = _random_bytes(rng, rng.randint(0, 2 * len(y) + 4))
-  forged = rng.choice([_streams(data, random_z, y), _streams(data, z, random_y),
-                       _streams(data, random_z, random_y)])
+  forged = rng.choice([with_streams(data, random_z, y), with_streams(data, z, random_y),
+                       with_streams(data, random_z, random_y)])
   if kind == "size+random":
-    forged = _set(forged, height=_size(rng), width=_size(rng))
+    forged = set_fields(forged, height=_size(rng), width=_size(rng))
   return kind, forged
 
 

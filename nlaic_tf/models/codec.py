@@ -170,6 +170,7 @@ class NLAICCodec(tf.Module):
       padded = tf.identity(padded)
     z_hat, z_state = self._decode_z(z_stream, padded // 64)
     with tf.control_dependencies([z_stream.finish(z_state)]):
+      z_hat = tf.identity(z_hat)
       y_shape = tf.concat([[1], padded // 16, [m]], 0)
     schedule = self._schedule(y_shape)
     cdf_offset = self.latent_model.cdf_offset
