@@ -14,6 +14,11 @@ import re
 import numpy as np
 
 DEFAULT_QUALITY = 3.0
+# Largest image `decompress` decodes unless told otherwise, like Pillow's
+# decompression-bomb limit: about 16 GB of peak memory at the ~0.4 GB per
+# megapixel a decode takes (a 24 GB machine decodes it comfortably); an 8K
+# frame (33 MP) and a 24 MP camera photo fit.
+DEFAULT_MAX_PIXELS = 40_000_000
 _BITSTREAM_MESSAGE = re.compile(r"nlaic bitstream: [^\]\n]*")
 
 
@@ -61,13 +66,32 @@ def compress(image, quality=DEFAULT_QUALITY, codec=None, refine_steps=0):
   return codec.compress(image, np.float32(quality)).numpy()
 
 
-def decompress(data, codec=None):
-  """Container bytes -> uint8 [H, W, 3]; `BitstreamError` if invalid."""
+def check_pixels(data, max_pixels=DEFAULT_MAX_PIXELS):
+  """Raises `BitstreamError` if `data` is not a valid file (`read_header`) or
+  its image has more than `max_pixels` pixels (the message names the option).
+  """
+  from nlaic_tf.bitstream import BitstreamError, read_header
+  header = read_header(bytes(data))
+  pixels = header.height * header.width
+  if pixels > max_pixels:
+    raise BitstreamError(
+        f"nlaic bitstream: the image is {header.width}x{header.height} "
+        f"({pixels / 1e6:.1f} megapixels), more than max_pixels={max_pixels} "
+        "(--max-pixels on the command line); raise the limit to decode it if "
+        "you trust the file and have the memory (about 0.4 GB per megapixel)")
+
+
+def decompress(data, codec=None, max_pixels=DEFAULT_MAX_PIXELS):
+  """Container bytes -> uint8 [H, W, 3]; `BitstreamError` if invalid or larger
+  than `max_pixels` (`check_pixels`; None or 0: only the format's own limit,
+  16384x16384, which the SavedModel's `decompress` keeps)."""
   import tensorflow as tf
   from nlaic_tf.bitstream import BitstreamError
   codec = codec or default_codec()
   if not isinstance(data, (bytes, bytearray)):
     raise TypeError(f"decompress expects bytes, got {type(data).__name__}")
+  if max_pixels:
+    check_pixels(data, max_pixels)
   try:
     return codec.decompress(tf.constant(bytes(data))).numpy()
   except tf.errors.InvalidArgumentError as e:

@@ -19,8 +19,8 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 from nlaic_tf.bitstream import container
-from nlaic_tf.bitstream.format import message
 from nlaic_tf.entropy import WavefrontSchedule, code_latents
+from nlaic_tf.entropy.stream_guard import GuardedDecoder
 from nlaic_tf.models.refinement import refine_latents, step_size
 
 PAD_MULTIPLE = 64
@@ -150,31 +150,59 @@ class NLAICCodec(tf.Module):
 
   @tf.function(input_signature=[BITSTREAM_SPEC])
   def decode(self, bitstream):
-    """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order)."""
+    """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order).
+
+    Both streams are read by `GuardedDecoder`s: a header whose image size
+    cannot fit in the streams is refused before any decoding, z is checked
+    before any work on y, y after every wavefront step, and both must be
+    read to their end (see `nlaic_tf.entropy.stream_guard`).
+    """
     height, width, quality, z_string, y_string = container.unpack(
         bitstream, self.model_id, self.num_levels)
     padded = (tf.stack([height, width]) + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE
     m = self.model.config.latent_channels
-    y_shape = tf.concat([[1], padded // 16, [m]], 0)
-    z_hat = self.side_model.decompress(z_string[None], padded // 64)
+    n = tf.size(self.side_model.cdf_offset)
+    z_stream = GuardedDecoder(self.side_model.cdf, z_string, "z")
+    y_stream = GuardedDecoder(self.latent_model.cdf, y_string, "y")
+    claims = [z_stream.check_claim(tf.reduce_prod(padded // 64) * n),
+              y_stream.check_claim(tf.reduce_prod(padded // 16) * m)]
+    with tf.control_dependencies(claims):
+      padded = tf.identity(padded)
+    z_hat, z_state = self._decode_z(z_stream, padded // 64)
+    with tf.control_dependencies([z_stream.finish(z_state)]):
+      z_hat = tf.identity(z_hat)
+      y_shape = tf.concat([[1], padded // 16, [m]], 0)
+    schedule = self._schedule(y_shape)
     cdf_offset = self.latent_model.cdf_offset
 
-    def decode_step(handle, indexes, mu, positions):
+    def decode_step(state, indexes, mu, positions):
       del mu, positions
-      handle, values = tfc.entropy_decode_index(
-          handle, indexes, tf.shape(indexes), tf.int32)
-      return handle, values + tf.gather(cdf_offset, indexes)
+      state, values = y_stream.decode(state, indexes)
+      return state, values + tf.gather(cdf_offset, indexes)
 
-    handle = tfc.create_range_decoder(y_string, self.latent_model.cdf)
-    handle, y_hat = code_latents(self.model.context, self._schedule(y_shape),
-                                 self._hyper(z_hat), self.model.scale_table,
-                                 decode_step, handle)
-    ok = tfc.entropy_decode_finalize(handle)
-    check = tf.debugging.Assert(ok, [message(
-        "range decoder did not end cleanly (corrupted stream)")])
-    with tf.control_dependencies([check]):
+    y_state, y_hat = code_latents(self.model.context, schedule,
+                                  self._hyper(z_hat), self.model.scale_table,
+                                  decode_step,
+                                  y_stream.start(tf.reduce_max(schedule.counts)))
+    with tf.control_dependencies([y_stream.finish(y_state)]):
       image = self._synthesize(y_hat, y_shape, quality, height, width)
     return image, y_hat
+
+  def _decode_z(self, stream, size):
+    """z_hat [1, h, w, N] from a `GuardedDecoder`, one row per call (the
+    symbol order of the side model's `compress`) -> (z_hat, final state)."""
+    offset = self.side_model.cdf_offset
+    indexes = tf.tile(tf.range(tf.size(offset)), [size[1]])
+
+    def body(i, state, rows):
+      state, values = stream.decode(state, indexes)
+      return i + 1, state, rows.write(i, values)
+
+    _, state, rows = tf.while_loop(
+        lambda i, *_: i < size[0], body,
+        (0, stream.start(tf.size(indexes)), tf.TensorArray(tf.int32, size=size[0])))
+    symbols = tf.reshape(rows.stack(), [1, size[0], size[1], -1]) + offset
+    return tf.cast(symbols, self.side_model.bottleneck_dtype), state
 
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def compress(self, image, quality):

@@ -1,0 +1,137 @@
+"""Seeded corruptions and forgeries of nlaic files, for fuzzing decoders.
+
+`mutate(data, rng)` returns (kind, bytes): random damage (truncation, bit
+flips, byte runs, appended or random bytes) or header fields rewritten with
+a valid checksum (image size, stream lengths and split, quality, version,
+empty and random streams), so that a decoder has to reject the file on its
+content, not on the checksum. Pure Python; `rng` is a `random.Random`.
+"""
+import struct
+import zlib
+
+from nlaic_tf.bitstream.format import (CHECKSUM_OFFSET, HEADER_SIZE, OFFSETS,
+                                       read_header)
+
+
+def with_checksum(data):
+  """`data` (bytes) with its header checksum recomputed (format version 1)."""
+  data = bytearray(data)
+  checksum = zlib.adler32(bytes(data[HEADER_SIZE:]),
+                          zlib.adler32(bytes(data[:CHECKSUM_OFFSET])))
+  struct.pack_into("<I", data, CHECKSUM_OFFSET, checksum)
+  return bytes(data)
+
+
+def set_fields(data, **fields):
+  """Rewrites uint32 header fields (quality as float32), then the checksum."""
+  data = bytearray(data)
+  for name, value in fields.items():
+    struct.pack_into("<f" if name == "quality" else "<I", data, OFFSETS[name], value)
+  return with_checksum(data)
+
+
+def with_streams(data, z, y):
+  """A file with the header of `data` around new streams z and y (bytes)."""
+  return set_fields(data[:HEADER_SIZE] + z + y, z_length=len(z), y_length=len(y))
+
+
+def _random_bytes(rng, n):
+  return bytes(rng.getrandbits(8) for _ in range(n))
+
+
+def _size(rng):
+  return rng.choice([0, 1, rng.randint(1, 64), rng.randint(1, 4096),
+                     rng.randint(1, 20000), rng.randint(1, 1 << 32) - 1])
+
+
+def _damage(data, rng):
+  data = bytearray(data)
+  kind = rng.choice(["truncate", "flip", "run", "append", "garbage"])
+  if kind == "truncate":
+    return kind, bytes(data[:rng.randrange(len(data))])
+  if kind == "flip":
+    for _ in range(rng.randint(1, 8)):
+      data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+  elif kind == "run":
+    start = rng.randrange(len(data))
+    value = rng.choice([0, 255, rng.getrandbits(8)])
+    data[start:start + rng.randint(1, 64)] = bytes([value]) * rng.randint(1, 64)
+  elif kind == "append":
+    data += _random_bytes(rng, rng.randint(1, 64))
+  else:
+    data = bytearray(data[:rng.choice([0, 4, HEADER_SIZE])] +
+                     _random_bytes(rng, rng.randint(0, 300)))
+  return kind, bytes(data)
+
+
+def _forge(data, rng):
+  header = read_header(data)
+  z = data[HEADER_SIZE:HEADER_SIZE + header.z_length]
+  y = data[HEADER_SIZE + header.z_length:]
+  kind = rng.choice(["size", "lengths", "split", "quality", "version",
+                     "empty", "random", "swap", "size+random"])
+  if kind == "size":
+    return kind, set_fields(data, height=_size(rng), width=_size(rng))
+  if kind == "lengths":
+    return kind, set_fields(data, z_length=rng.randint(0, len(z) + len(y) + 8),
+                      y_length=rng.randint(0, len(z) + len(y) + 8))
+  if kind == "split":
+    cut = rng.randint(0, len(z) + len(y))
+    return kind, set_fields(data, z_length=cut, y_length=len(z) + len(y) - cut)
+  if kind == "quality":
+    value = rng.choice([float("nan"), float("inf"), -1., 1e30,
+                        rng.uniform(-2., 10.)])
+    return kind, set_fields(data, quality=value)
+  if kind == "version":
+    forged = bytearray(data)
+    forged[OFFSETS["version"]] = rng.randrange(256)
+    return kind, with_checksum(forged)
+  if kind == "empty":
+    return kind, rng.choice([with_streams(data, b"", y), with_streams(data, z, b""),
+                             with_streams(data, b"", b"")])
+  if kind == "swap":
+    return kind, with_streams(data, y, z)
+  random_z = _random_bytes(rng, rng.randint(0, 2 * len(z) + 4))
+  random_y = _random_bytes(rng, rng.randint(0, 2 * len(y) + 4))
+  forged = rng.choice([with_streams(data, random_z, y), with_streams(data, z, random_y),
+                       with_streams(data, random_z, random_y)])
+  if kind == "size+random":
+    forged = set_fields(forged, height=_size(rng), width=_size(rng))
+  return kind, forged
+
+
+def mutate(data, rng):
+  """A damaged or forged copy of the valid file `data` -> (kind, bytes)."""
+  return (_damage if rng.random() < .4 else _forge)(data, rng)
+
+
+def fuzz(decode, files, cases, seed):
+  """Decodes `cases` mutations of the valid `files` (list of bytes).
+
+  decode(bytes) must return an image or raise `BitstreamError`; any other
+  exception propagates (with the case's kind and number added). Returns
+  (counts {(kind, "decoded" | "rejected"): n}, slowest seconds, its kind).
+  """
+  import collections
+  import random
+  import time
+  from nlaic_tf.bitstream.format import BitstreamError
+  rng = random.Random(seed)
+  decode(files[0])  # the first call traces the decoder: not timed
+  counts = collections.Counter()
+  slowest = (0., None)
+  for case in range(cases):
+    kind, data = mutate(rng.choice(files), rng)
+    start = time.perf_counter()
+    try:
+      decode(data)
+      outcome = "decoded"
+    except BitstreamError:
+      outcome = "rejected"
+    except Exception as e:
+      raise AssertionError(f"case {case} ({kind}, seed {seed}): "
+                           f"{type(e).__name__}: {e}") from e
+    seconds = time.perf_counter() - start
+    slowest = max(slowest, (seconds, kind))
+    counts[kind, outcome] += 1
+  return dict(counts), slowest[0], slowest[1]
