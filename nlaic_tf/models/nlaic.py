@@ -225,7 +225,8 @@ class NLAIC(tf.keras.Model):
     variables = self.trainable_variables
     grads = tape.gradient(loss, variables)
     if replicas.num_replicas_in_sync > 1:
-      grads = replicas.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+      grads = replicas.all_reduce(  # dense: the gains' gradient is sparse
+          tf.distribute.ReduceOp.SUM, [tf.convert_to_tensor(g) for g in grads])
     if scaling:
       grads = optimizer.get_unscaled_gradients(grads)
     if self.grad_clip:

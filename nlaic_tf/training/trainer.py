@@ -131,7 +131,9 @@ class Trainer:
           self.options.seed, tf.int64)), indices], axis=1)
       terms = self.model.rd_step(x, self.optimizer, seeds)
       replicas = tf.distribute.get_replica_context()
-      return terms, replicas.all_reduce(tf.distribute.ReduceOp.SUM, flags)
+      # (identity: placed on this replica's device, as all_reduce needs)
+      return terms, replicas.all_reduce(tf.distribute.ReduceOp.SUM,
+                                        tf.identity(flags))
     terms, flags = self.strategy.run(step, args=(indices, x, flags))
     mean = tf.distribute.ReduceOp.MEAN
     terms = {k: self.strategy.reduce(mean, v, axis=None) for k, v in terms.items()}
@@ -296,7 +298,7 @@ class Trainer:
             for k, v in means.items():
               tf.summary.scalar(f"train/{k}", v)
             tf.summary.scalar("train/steps_per_s", rate)
-            tf.summary.scalar("train/lr", float(self.optimizer.learning_rate))
+            tf.summary.scalar("train/lr", self.learning_rate(step - 1))
           window_start, window_steps, sums = time.time(), 0, {}
         if self.chief and (step % o.val_every == 0 or step == o.steps):
           self._validate_and_log(writer, log)
