@@ -48,7 +48,8 @@ flags.DEFINE_integer("val_crop", DEFAULTS.val_crop,
                      "Validation centre-crop size (multiple of 64; validation losses are "
                      "only comparable at the same size).")
 flags.DEFINE_integer("log_every", DEFAULTS.log_every, "Steps between progress lines.")
-flags.DEFINE_integer("seed", DEFAULTS.seed, "Data seed.")
+flags.DEFINE_integer("seed", DEFAULTS.seed, "Seed of the data, the initial weights and "
+                     "the per-example rate levels and noise.")
 flags.DEFINE_string("init_from", DEFAULTS.init_from,
                     "Checkpoint prefix to take initial weights from when the workdir has none "
                     "(e.g. saved_models/nlaic_small/variables/variables).")

@@ -15,10 +15,10 @@ from nlaic_tf.models import get_config
 from nlaic_tf.training import Trainer, TrainingOptions
 
 
-def options(workdir, image_dir, **kwargs):
+def options(workdir, image_dir, batch_size=4, **kwargs):
   glob = os.path.join(image_dir, "*.png")
   return TrainingOptions(workdir=workdir, train_glob=glob, val_glob=glob, crop=64,
-                         batch_size=4, steps=1, lr=1e-3, val_every=1000,
+                         batch_size=batch_size, steps=1, lr=1e-3, val_every=1000,
                          val_images=1, val_crop=64, log_every=1,
                          checkpoint_minutes=1e9, precision="float32", **kwargs)
 

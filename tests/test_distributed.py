@@ -114,8 +114,6 @@ def test_multi_worker_resumes_after_a_kill_like_an_uninterrupted_run(
   first = _finish(processes)
   stopped_at = int(_latest(killed).rsplit("-", 1)[1])
   assert 2 <= stopped_at < steps, first[0][-2000:]
-  assert not os.path.exists(os.path.join(killed, "checkpoints", "worker")), \
-      "only the chief writes to the workdir"
 
   second = _finish(_start_cluster(killed, image_dir, steps))
   assert f"at step {stopped_at}" in second[0]

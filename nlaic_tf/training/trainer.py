@@ -50,6 +50,9 @@ class Trainer:
     # Where this process writes: workdir for the chief, else a temporary
     # directory (removed at the end of `run`).
     self.output_dir = options.workdir if self.chief else tempfile.mkdtemp()
+    # Initial weights from the seed too, so that runs are reproducible (and
+    # a resumed run can be compared with an uninterrupted one).
+    tf.keras.utils.set_random_seed(options.seed)
     with self.strategy.scope():
       self._build_model_and_optimizer(model_config, options)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
