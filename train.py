@@ -4,12 +4,14 @@
 
 Resumes automatically from `<workdir>/checkpoints`; the best weights by
 validation loss are in `<workdir>/best`; TensorBoard logs in `<workdir>/tb`.
+Several GPUs or hosts: --strategy mirrored|multi_worker (docs/distributed-training.md).
 """
 import dataclasses
 
 from absl import app, flags
 
 from nlaic_tf.training.options import TrainingOptions
+from nlaic_tf.training.distribute import STRATEGIES
 from nlaic_tf.training.precision import PRECISIONS
 
 DEFAULTS = TrainingOptions(workdir="runs/small")
@@ -24,7 +26,8 @@ flags.DEFINE_string("val_glob", DEFAULTS.val_glob,
                     "Validation images (never the evaluation set).")
 flags.DEFINE_integer("crop", DEFAULTS.crop, "Training crop size (>= 176 for ms-ssim; the "
                      "README's Training section compares 128 and 256).")
-flags.DEFINE_integer("batch_size", DEFAULTS.batch_size, "Batch size.")
+flags.DEFINE_integer("batch_size", DEFAULTS.batch_size,
+                     "Global batch size (split evenly across the replicas of --strategy).")
 flags.DEFINE_integer("steps", DEFAULTS.steps, "Total training steps.")
 flags.DEFINE_float("lr", DEFAULTS.lr, "Initial Adam learning rate.")
 flags.DEFINE_list("lr_drops", list(map(str, DEFAULTS.lr_drops)),
@@ -45,7 +48,8 @@ flags.DEFINE_integer("val_crop", DEFAULTS.val_crop,
                      "Validation centre-crop size (multiple of 64; validation losses are "
                      "only comparable at the same size).")
 flags.DEFINE_integer("log_every", DEFAULTS.log_every, "Steps between progress lines.")
-flags.DEFINE_integer("seed", DEFAULTS.seed, "Data seed.")
+flags.DEFINE_integer("seed", DEFAULTS.seed, "Seed of the data, the initial weights and "
+                     "the per-example rate levels and noise.")
 flags.DEFINE_string("init_from", DEFAULTS.init_from,
                     "Checkpoint prefix to take initial weights from when the workdir has none "
                     "(e.g. saved_models/nlaic_small/variables/variables).")
@@ -54,6 +58,13 @@ flags.DEFINE_enum("precision", DEFAULTS.precision, list(PRECISIONS),
                   "scaling) on GPUs, mixed_bfloat16 on CPUs with native bfloat16 "
                   "(AVX512-BF16, AMX), else float32. The entropy side is float32 in "
                   "every case; weights and exported models are float32.")
+flags.DEFINE_enum("strategy", DEFAULTS.strategy, list(STRATEGIES),
+                  "tf.distribute strategy: default (one device), mirrored (the GPUs, or "
+                  "--devices, of this machine) or multi_worker (hosts listed in TF_CONFIG). "
+                  "A run resumes only under the strategy kind it started with (default vs "
+                  "the others: their checkpoints differ in the data position).")
+flags.DEFINE_list("devices", list(DEFAULTS.devices),
+                  "Devices for --strategy mirrored, e.g. /gpu:0,/gpu:1 (default: all GPUs).")
 flags.DEFINE_integer("threads", 0, "Intra-op threads (0: TensorFlow's default).")
 
 
@@ -62,6 +73,7 @@ def options_from_flags():
   values = {field.name: FLAGS[field.name].value
             for field in dataclasses.fields(TrainingOptions) if field.name in FLAGS}
   values["lr_drops"] = tuple(int(s) for s in values["lr_drops"])
+  values["devices"] = tuple(values["devices"])
   return TrainingOptions(**values)
 
 

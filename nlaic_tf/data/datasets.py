@@ -1,7 +1,8 @@
 """tf.data pipelines: random-scale crops for training, centre crops for validation.
 
 Every random choice is a stateless function of (seed, example index), so an
-iterator saved in a checkpoint resumes with exactly the same batches.
+iterator saved in a checkpoint resumes with exactly the same batches, and
+`step_indexed_dataset` starts at any step without an iterator to save.
 """
 import glob
 import os
@@ -42,11 +43,16 @@ def _random_crop(index, image, crop, seed, min_scale, max_scale):
   return tf.clip_by_value(image, 0., 1.)
 
 
-def _crops(images, crop, batch_size, seed, min_scale, max_scale):
-  """Endless dataset of images [H, W, 3] -> batches [batch_size, crop, crop, 3]."""
-  ds = images.enumerate().map(
-      lambda i, im: _random_crop(i, im, crop, seed, min_scale, max_scale),
-      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+def _crops(indexed_images, crop, batch_size, seed, min_scale, max_scale,
+           keep_index=False):
+  """Endless dataset of (example index, image [H, W, 3]) -> batches
+  [batch_size, crop, crop, 3] (with keep_index: (indices [batch_size] int64,
+  batches))."""
+  def example(i, image):
+    cropped = _random_crop(i, image, crop, seed, min_scale, max_scale)
+    return (i, cropped) if keep_index else cropped
+  ds = indexed_images.map(example, num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=True)
   return ds.batch(batch_size, drop_remainder=True).prefetch(2)
 
 
@@ -63,7 +69,38 @@ def training_dataset(files, crop=128, batch_size=8, seed=0, min_scale=0.6,
   ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
   ds = ds.repeat().map(_decode, num_parallel_calls=tf.data.AUTOTUNE,
                        deterministic=True)
-  return _crops(ds, crop, batch_size, seed, min_scale, max_scale)
+  return _crops(ds.enumerate(), crop, batch_size, seed, min_scale, max_scale)
+
+
+def step_indexed_dataset(files, start_step, global_batch, batch_size,
+                         pipeline=0, pipelines=1, crop=128, seed=0,
+                         min_scale=0.6, max_scale=1.0):
+  """This input pipeline's share of every global batch from `start_step` on:
+  endless (indices [batch_size] int64, crops [batch_size, crop, crop, 3]).
+
+  Global batch k holds examples k * global_batch ... (k + 1) * global_batch - 1;
+  pipeline p of `pipelines` (one per host under tf.distribute) takes its p-th
+  contiguous slice, in batches of `batch_size` (one per replica of the host).
+  Example g is a crop (as `training_dataset`'s, seeded by (seed, g)) of file
+  perm_e[g mod n], perm_e a stateless permutation of the n files for epoch
+  e = g // n. Any step is thus reached directly, with nothing to checkpoint.
+  """
+  share = global_batch // pipelines
+  if share * pipelines != global_batch or share % batch_size:
+    raise ValueError(f"global batch {global_batch} does not split into "
+                     f"{pipelines} pipelines of batches of {batch_size}")
+  files = tf.constant(list(files))
+  n = tf.cast(tf.size(files), tf.int64)
+
+  def load(t):
+    g = (start_step + t // share) * global_batch + pipeline * share + t % share
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(n), tf.stack([tf.cast(seed, tf.int64), g // n]))
+    return g, _decode(files[order[g % n]])
+
+  ds = tf.data.Dataset.range(2 ** 62).map(
+      load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  return _crops(ds, crop, batch_size, seed, min_scale, max_scale, keep_index=True)
 
 
 def tfds_training_dataset(name, split="train", crop=128, batch_size=8, seed=0,
@@ -76,7 +113,7 @@ def tfds_training_dataset(name, split="train", crop=128, batch_size=8, seed=0,
   images = tfds.load(name, split=split, shuffle_files=False)
   images = images.map(lambda e: tf.image.convert_image_dtype(e["image"], tf.float32))
   images = images.shuffle(1000, seed=seed).repeat()
-  return _crops(images, crop, batch_size, seed, min_scale, max_scale)
+  return _crops(images.enumerate(), crop, batch_size, seed, min_scale, max_scale)
 
 
 def validation_dataset(files, crop=256, batch_size=4):

@@ -15,6 +15,18 @@ def ms_ssim_distortion(x, x_hat):
   return 1. - tf.image.ssim_multiscale(x, x_hat, max_val=1.)
 
 
+def per_example_uniform(seeds, stream, shape, minval, maxval, dtype=tf.float32):
+  """Stateless uniform draws, one set per example: seeds [B, 2] int ->
+  [B, *shape], example i's draws a function of (seeds[i], stream) only (so
+  the same whatever batch or device the example is on; other `stream`
+  numbers give independent draws)."""
+  return tf.map_fn(
+      lambda seed: tf.random.stateless_uniform(
+          shape, tf.random.experimental.stateless_fold_in(seed, stream),
+          minval, maxval, dtype),
+      seeds, fn_output_signature=dtype)
+
+
 @contextlib.contextmanager
 def _global_policy(name):
   """Layers created inside take the Keras dtype policy `name`."""
@@ -94,7 +106,7 @@ class NLAIC(tf.keras.Model):
         self.hyperprior, coding_rank=3, compression=compression,
         offset_heuristic=False)
 
-  def call(self, x, quality, training=False):
+  def call(self, x, quality, training=False, seeds=None):
     """x [B, H, W, 3], quality [B] -> dict of x_hat, bits_y [B],
     channel_bits_y [B, M] (bits_y per latent channel), bits_z [B].
 
@@ -106,9 +118,10 @@ class NLAIC(tf.keras.Model):
     """
     gains = self.gains(quality)
     return self.from_latents(self.analyze(x, quality) * gains, gains, quality,
-                             training=training)
+                             training=training, seeds=seeds)
 
-  def from_latents(self, ys, gains, quality, training=False, noise=None):
+  def from_latents(self, ys, gains, quality, training=False, noise=None,
+                   seeds=None):
     """`call` from the scaled latents ys = analyze(x, quality) * gains [B, h, w, M].
 
     gains [B, 1, 1, M] as `self.gains(quality)` returns them, quality [B].
@@ -116,9 +129,19 @@ class NLAIC(tf.keras.Model):
     the uniform noise on ys, default drawn from U(-1/2, 1/2); when given, z
     is rounded (straight-through) instead of noised, so that the result is a
     deterministic function of ys and noise (encoder-side refinement).
+    seeds [B, 2] int (training only, without noise): the noise on z and ys
+    drawn per example from them (`per_example_uniform`) instead of by
+    stateful ops.
     """
-    z_hat, bits_z = self.side_entropy_model()(
-        self.hyper_analysis(ys), training=training and noise is None)
+    z = self.hyper_analysis(ys)
+    if training and seeds is not None:
+      z_hat = z + per_example_uniform(seeds, 1, tf.shape(z)[1:], -.5, .5)
+      # What the entropy model's training mode computes for this noise.
+      bits_z = tf.reduce_sum(self.hyperprior.log_prob(z_hat), [1, 2, 3]) / -tf.math.log(2.)
+      noise = per_example_uniform(seeds, 2, tf.shape(ys)[1:], -.5, .5)
+    else:
+      z_hat, bits_z = self.side_entropy_model()(
+          z, training=training and noise is None)
     hyper = self.hyper_synthesis(z_hat)
     if training:
       if noise is None:
@@ -140,9 +163,11 @@ class NLAIC(tf.keras.Model):
     (as `RateGains` interpolates the gains)."""
     return tf.exp(interpolate_levels(tf.math.log(self.lambdas), quality))
 
-  def losses_per_example(self, x, quality, training):
-    """Returns dict of loss, bpp, mse (on [0, 255]), psnr, distortion; each [B]."""
-    return self.rd_terms(x, self(x, quality, training=training), quality)
+  def losses_per_example(self, x, quality, training, seeds=None):
+    """Returns dict of loss, bpp, mse (on [0, 255]), psnr, distortion; each [B].
+    seeds: as for `from_latents`."""
+    return self.rd_terms(x, self(x, quality, training=training, seeds=seeds),
+                         quality)
 
   def rd_terms(self, x, out, quality):
     """Loss terms of x [B, H, W, 3] coded as `out` (from `call` or
@@ -168,27 +193,46 @@ class NLAIC(tf.keras.Model):
     """Keras `fit` entry point: one `rd_step` with the compiled optimizer."""
     return self.rd_step(x, self.optimizer)
 
-  def rd_step(self, x, optimizer):
+  def rd_step(self, x, optimizer, seeds=None):
     """One optimizer step on a batch x [B, H, W, 3]; returns mean loss terms.
 
+    seeds [B, 2] int: each example's rate level and noise drawn from its seed
+    (`per_example_uniform`), so that a step is the same on any number of
+    devices; default: stateful draws.
+    Under a tf.distribute strategy x is this replica's share of the global
+    batch (B * replicas): the loss is summed over it and divided by the global
+    batch, the gradients are summed across replicas before clipping, so the
+    step is the one a single device takes on the global batch.
     With a `LossScaleOptimizer` (mixed_float16) the loss is scaled for the
     gradient and the gradients unscaled before clipping.
     """
-    levels = tf.random.uniform([tf.shape(x)[0]], 0, self.config.num_levels,
-                               dtype=tf.int32)
+    if seeds is None:
+      levels = tf.random.uniform([tf.shape(x)[0]], 0, self.config.num_levels,
+                                 dtype=tf.int32)
+    else:
+      levels = per_example_uniform(seeds, 0, [], 0, self.config.num_levels,
+                                   tf.int32)
+    replicas = tf.distribute.get_replica_context()
     scaling = isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
     with tf.GradientTape() as tape:
-      terms = self.losses_per_example(x, levels, training=True)
-      loss = tf.reduce_mean(tf.gather(self.level_weights, levels) * terms["loss"])
+      terms = self.losses_per_example(x, levels, training=True, seeds=seeds)
+      global_batch = tf.cast(tf.shape(x)[0] * replicas.num_replicas_in_sync,
+                             tf.float32)
+      loss = tf.reduce_sum(
+          tf.gather(self.level_weights, levels) * terms["loss"]) / global_batch
       if scaling:  # float16: scaled so that small gradients do not underflow
         loss = optimizer.get_scaled_loss(loss)
     variables = self.trainable_variables
     grads = tape.gradient(loss, variables)
+    if replicas.num_replicas_in_sync > 1:
+      grads = replicas.all_reduce(  # dense: the gains' gradient is sparse
+          tf.distribute.ReduceOp.SUM, [tf.convert_to_tensor(g) for g in grads])
     if scaling:
       grads = optimizer.get_unscaled_gradients(grads)
     if self.grad_clip:
       grads, _ = tf.clip_by_global_norm(grads, self.grad_clip)
-    optimizer.apply_gradients(zip(grads, variables))
+    optimizer.apply_gradients(zip(grads, variables),
+                              skip_gradients_aggregation=True)
     return {k: tf.reduce_mean(v) for k, v in terms.items()}
 
   def get_config(self):

@@ -31,3 +31,5 @@ class TrainingOptions:
   seed: int = 0
   init_from: Optional[str] = None
   precision: str = "auto"
+  strategy: str = "default"
+  devices: Tuple[str, ...] = ()

@@ -1,15 +1,25 @@
 """Rate-distortion training of NLAIC with checkpoints that resume exactly.
 
 A checkpoint holds the weights, the optimizer state, the step, the best
-validation loss and the tf.data iterator (whose randomness is stateless per
-example), so a run killed at any point continues with the same batches. The
-best weights by validation loss are kept separately in `<workdir>/best`.
+validation loss and, on one device, the tf.data iterator (whose randomness is
+stateless per example), so a run killed at any point continues with the same
+batches. Under a tf.distribute strategy (`TrainingOptions.strategy`) the data
+position is instead a function of the step (`data.step_indexed_dataset`).
+The rate level and noise of every example are drawn from (seed, example
+index), so a step is the same on any number of devices. The best weights by
+validation loss are kept separately in `<workdir>/best`.
+
+In a cluster only the chief writes to `workdir`; the other workers write
+their (identical) checkpoints to temporary directories, as tf.distribute
+requires every worker to save, and delete them.
 """
 import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
+import tempfile
 import time
 
 import numpy as np
@@ -20,6 +30,7 @@ from nlaic_tf.io.atomic import atomic_directory, atomic_write
 from nlaic_tf.models import NLAIC, ModelConfig
 from nlaic_tf.models.transfer import transfer_weights
 from nlaic_tf.training.options import TrainingOptions
+from nlaic_tf.training.distribute import is_chief, make_strategy
 from nlaic_tf.training.precision import resolve_precision
 
 
@@ -30,6 +41,41 @@ class Trainer:
     self.options = options
     self.model_config = model_config
     self.precision = resolve_precision(options.precision)
+    self.strategy = make_strategy(options.strategy, options.devices)
+    self.distributed = options.strategy != "default"
+    if self.distributed and options.tfds_name:
+      raise ValueError("--tfds_name cannot be used with a --strategy other than "
+                       "default (its data position is not a function of the step)")
+    self.chief = is_chief(self.strategy)
+    # Where this process writes: workdir for the chief, else a temporary
+    # directory (removed at the end of `run`).
+    self.output_dir = options.workdir if self.chief else tempfile.mkdtemp()
+    # Initial weights from the seed too, so that runs are reproducible (and
+    # a resumed run can be compared with an uninterrupted one).
+    tf.keras.utils.set_random_seed(options.seed)
+    with self.strategy.scope():
+      self._build_model_and_optimizer(model_config, options)
+    self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.best_val = tf.Variable(math.inf, dtype=tf.float32, trainable=False)
+    # On one device the tf.data iterator is checkpointed; under a strategy
+    # the data of a run starts at its restored step (see `run`).
+    self.iterator = None if self.distributed else iter(self._train_data())
+    tracked = dict(model=self.model, optimizer=self.optimizer, step=self.step,
+                   best_val=self.best_val)
+    if self.iterator is not None:
+      tracked["iterator"] = self.iterator
+    self.checkpoint = tf.train.Checkpoint(**tracked)
+    os.makedirs(self.output_dir, exist_ok=True)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(self.output_dir, "checkpoints"),
+        max_to_keep=2)
+    self._train_fn = tf.function(self._replicated_step)
+    self._stop = False
+    # Steps behind the --init_from weights, kept in the workdir for resumes.
+    self.steps_before = 0
+    self._init_file = os.path.join(options.workdir, "init.json")
+
+  def _build_model_and_optimizer(self, model_config, options):
     self.model = NLAIC(model_config, distortion=options.distortion,
                        grad_clip=options.grad_clip,
                        level_balance=options.level_balance,
@@ -46,22 +92,6 @@ class Trainer:
       self.optimizer = tf.keras.mixed_precision.LossScaleOptimizer(self.optimizer)
     self.model(tf.zeros([1, 64, 64, 3]), tf.zeros([1]))
     self.optimizer.build(self.model.trainable_variables)
-    self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
-    self.best_val = tf.Variable(math.inf, dtype=tf.float32, trainable=False)
-    self.iterator = iter(self._train_data())
-    self.checkpoint = tf.train.Checkpoint(
-        model=self.model, optimizer=self.optimizer, iterator=self.iterator,
-        step=self.step, best_val=self.best_val)
-    os.makedirs(options.workdir, exist_ok=True)
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(options.workdir, "checkpoints"),
-        max_to_keep=2)
-    self._train_fn = tf.function(
-        lambda x: self.model.rd_step(x, self.optimizer))
-    self._stop = False
-    # Steps behind the --init_from weights, kept in the workdir for resumes.
-    self.steps_before = 0
-    self._init_file = os.path.join(options.workdir, "init.json")
 
   def _train_data(self):
     o = self.options
@@ -69,6 +99,48 @@ class Trainer:
     if o.tfds_name:
       return data.tfds_training_dataset(o.tfds_name, **kwargs)
     return data.training_dataset(data.image_files(o.train_glob), **kwargs)
+
+  def _distributed_batches(self):
+    """Iterator over this host's per-replica (indices, crops), from the
+    current step on (`data.step_indexed_dataset`)."""
+    o = self.options
+    files = data.image_files(o.train_glob)
+    start = int(self.step)
+
+    def dataset(context):
+      return data.step_indexed_dataset(
+          files, start, o.batch_size,
+          context.get_per_replica_batch_size(o.batch_size),
+          pipeline=context.input_pipeline_id,
+          pipelines=context.num_input_pipelines,
+          crop=o.crop, seed=o.seed)
+    return iter(self.strategy.distribute_datasets_from_function(dataset))
+
+  def _next_batch(self, batches):
+    """(indices of the examples, images) of the next training batch."""
+    if batches is not None:
+      return next(batches)
+    # The one-device iterator enumerates examples from step 0 on.
+    b = self.options.batch_size
+    return (int(self.step) * b + tf.range(b, dtype=tf.int64),
+            next(self.iterator))
+
+  def _replicated_step(self, indices, x, flags):
+    """One step on every replica: mean loss terms over the global batch, and
+    `flags` [2] (stop requested, checkpoint due) summed over all replicas, so
+    that every worker stops and saves after the same steps."""
+    def step(indices, x, flags):
+      seeds = tf.stack([tf.fill(tf.shape(indices), tf.constant(
+          self.options.seed, tf.int64)), indices], axis=1)
+      terms = self.model.rd_step(x, self.optimizer, seeds)
+      replicas = tf.distribute.get_replica_context()
+      # (identity: placed on this replica's device, as all_reduce needs)
+      return terms, replicas.all_reduce(tf.distribute.ReduceOp.SUM,
+                                        tf.identity(flags))
+    terms, flags = self.strategy.run(step, args=(indices, x, flags))
+    mean = tf.distribute.ReduceOp.MEAN
+    terms = {k: self.strategy.reduce(mean, v, axis=None) for k, v in terms.items()}
+    return terms, self.strategy.experimental_local_results(flags)[0]
 
   def learning_rate(self, step):
     """Learning rate for `step`: --lr times --lr_drop_factor per drop passed."""
@@ -83,18 +155,21 @@ class Trainer:
 
     Returns a message saying what was restored.
     """
-    if self.manager.latest_checkpoint:
-      self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+    latest = tf.train.latest_checkpoint(
+        os.path.join(self.options.workdir, "checkpoints"))
+    if latest:
+      self.checkpoint.restore(latest).assert_existing_objects_matched()
       if os.path.exists(self._init_file):
         with open(self._init_file) as f:
           self.steps_before = json.load(f)["steps_before"]
-      return f"resumed {self.manager.latest_checkpoint} at step {int(self.step)}"
+      return f"resumed {latest} at step {int(self.step)}"
     if self.options.init_from:
       info = zoo.weights_info(self.options.init_from)
       self.steps_before = zoo.total_steps(info)
-      with atomic_write(self._init_file, "w") as f:
-        json.dump(dict(init_from=self.options.init_from,
-                       steps_before=self.steps_before), f)
+      if self.chief:
+        with atomic_write(self._init_file, "w") as f:
+          json.dump(dict(init_from=self.options.init_from,
+                         steps_before=self.steps_before), f)
       source = zoo.recorded_config(info)
       if source is not None and source != self.model_config:
         return self._init_by_transfer(source)
@@ -149,7 +224,7 @@ class Trainer:
 
   def save_best(self, val):
     """Writes the weights to `<workdir>/best` (atomically) with their metrics."""
-    with atomic_directory(os.path.join(self.options.workdir, "best")) as tmp:
+    with atomic_directory(os.path.join(self.output_dir, "best")) as tmp:
       tf.train.Checkpoint(model=self.model).write(os.path.join(tmp, "weights"))
       with open(os.path.join(tmp, "metrics.json"), "w") as f:
         json.dump(dict(step=int(self.step),
@@ -158,18 +233,31 @@ class Trainer:
             self.model_config.to_json()), validation=val), f, indent=1)
 
   def _log_history(self, record):
-    with open(os.path.join(self.options.workdir, "history.jsonl"), "a") as f:
+    with open(os.path.join(self.output_dir, "history.jsonl"), "a") as f:
       f.write(json.dumps(record) + "\n")
 
   def _request_stop(self, *_):
     self._stop = True
 
   def run(self, log=print):
-    """Trains until `options.steps`, NaN, or SIGTERM/SIGINT (then checkpoints)."""
+    """Trains until `options.steps`, NaN, or SIGTERM/SIGINT (then checkpoints).
+
+    In a cluster every worker runs this; a signal to any of them stops all
+    after the same step, with a checkpoint."""
+    try:
+      return self._run(log)
+    finally:
+      if not self.chief:
+        shutil.rmtree(self.output_dir, ignore_errors=True)
+
+  def _run(self, log):
     o = self.options
     log(self.restore())
-    log(f"precision {self.precision}")
-    writer = tf.summary.create_file_writer(os.path.join(o.workdir, "tb"))
+    log(f"precision {self.precision}, strategy {o.strategy} with "
+        f"{self.strategy.num_replicas_in_sync} replica(s)")
+    batches = self._distributed_batches() if self.distributed else None
+    writer = (tf.summary.create_file_writer(os.path.join(o.workdir, "tb"))
+              if self.chief else tf.summary.create_noop_writer())
     nan_guard = tf.keras.callbacks.CallbackList(
         [tf.keras.callbacks.TerminateOnNaN()], model=self.model)
     previous = [signal.signal(s, self._request_stop)
@@ -177,11 +265,15 @@ class Trainer:
     last_save = time.time()
     window_start, window_steps = time.time(), 0
     sums = {}
+    stopping = False  # agreed by all workers
     try:
-      while int(self.step) < o.steps and not self._stop:
+      while int(self.step) < o.steps and not stopping:
         self.optimizer.learning_rate.assign(self.learning_rate(int(self.step)))
-        logs = self._train_fn(next(self.iterator))
+        save_due = time.time() - last_save > 60 * o.checkpoint_minutes
+        logs, flags = self._train_fn(*self._next_batch(batches), tf.constant(
+            [self._stop, save_due], tf.float32))
         logs = {k: float(v) for k, v in logs.items()}
+        stopping, save_due = (float(f) > 0 for f in flags)
         nan_guard.on_train_batch_end(int(self.step), logs)
         if self.model.stop_training:
           log(f"step {int(self.step)}: loss is {logs['loss']}; stopped "
@@ -202,11 +294,11 @@ class Trainer:
             for k, v in means.items():
               tf.summary.scalar(f"train/{k}", v)
             tf.summary.scalar("train/steps_per_s", rate)
-            tf.summary.scalar("train/lr", float(self.optimizer.learning_rate))
+            tf.summary.scalar("train/lr", self.learning_rate(step - 1))
           window_start, window_steps, sums = time.time(), 0, {}
-        if step % o.val_every == 0 or step == o.steps:
+        if self.chief and (step % o.val_every == 0 or step == o.steps):
           self._validate_and_log(writer, log)
-        if time.time() - last_save > 60 * o.checkpoint_minutes:
+        if save_due:
           self.save()
           last_save = time.time()
     finally:
