@@ -10,7 +10,11 @@ Images of any size are edge-padded to a multiple of 64 and cropped after
 decoding. z is coded with the factorized prior's tables, y element by element
 in wavefront order (see `nlaic_tf.entropy.wavefront`), by one loop shared by
 encoder and decoder; the range-coding tables are variables, so a SavedModel
-carries exactly the tables both sides use.
+carries exactly the tables both sides use. The file carries a CRC-32C of y's
+scale-table indexes and symbols, which the decoder compares with its own:
+a decoder that computes the entropy parameters differently from the encoder
+fails with "nlaic bitstream: decoded symbols differ ..." instead of returning
+a wrong image.
 """
 import hashlib
 
@@ -21,6 +25,7 @@ import tensorflow_compression as tfc
 from nlaic_tf.bitstream import container
 from nlaic_tf.bitstream.format import message
 from nlaic_tf.entropy import WavefrontSchedule, code_latents
+from nlaic_tf.entropy.parameters import FloatParameters
 from nlaic_tf.models.refinement import refine_latents, step_size
 
 PAD_MULTIPLE = 64
@@ -66,6 +71,7 @@ class NLAICCodec(tf.Module):
     self.raster = bool(raster)
     self.side_model = model.side_entropy_model(compression=True)
     self.latent_model = model.scale_table.entropy_model()
+    self.parameters = FloatParameters(model)
     self.model_id = tf.Variable(weights_id(model), trainable=False,
                                 name="model_id")
     self.config_json = tf.Variable(model.config.to_json(), trainable=False,
@@ -78,15 +84,6 @@ class NLAICCodec(tf.Module):
   def _schedule(self, shape):
     return WavefrontSchedule(self.model.config.context_kernel, shape[3],
                              shape[1], shape[2], raster=self.raster)
-
-  def _hyper(self, z_hat):
-    """z_hat -> hyperprior features [M*h*w, K] in (channel, row, column) order."""
-    hyper = self.model.hyper_synthesis(z_hat)
-    shape = tf.shape(hyper)
-    k = self.model.config.hyper_features
-    m = self.model.config.latent_channels
-    hyper = tf.reshape(hyper, [shape[1], shape[2], m, k])
-    return tf.reshape(tf.transpose(hyper, [2, 0, 1, 3]), [-1, k])
 
   def _synthesize(self, y_flat, y_shape, quality, height, width):
     """Latents in (c, h, w) raster order -> uint8 [height, width, 3]."""
@@ -133,26 +130,29 @@ class NLAICCodec(tf.Module):
     cdf_offset = self.latent_model.cdf_offset
 
     def encode_step(handle, indexes, mu, positions):
-      symbols = tf.cast(tf.round(tf.gather(y_flat, positions) - mu), tf.int32)
+      y = tf.cast(tf.gather(y_flat, positions), mu.dtype)
+      symbols = tf.cast(tf.round(y - mu), tf.int32)
       handle = tfc.entropy_encode_index(
           handle, indexes, symbols - tf.gather(cdf_offset, indexes))
       return handle, symbols
 
     handle = tfc.create_range_encoder([], self.latent_model.cdf)
-    handle, y_hat = code_latents(self.model.context, self._schedule(y_shape),
-                                 self._hyper(z_hat), self.model.scale_table,
-                                 encode_step, handle)
+    parameters = self.parameters
+    handle, y_hat, indexes, symbols = code_latents(
+        parameters, self._schedule(y_shape), parameters.features(z_hat),
+        encode_step, handle)
     y_string = tfc.entropy_encode_finalize(handle)
     data = container.pack(self.model_id, shape[0], shape[1], quality,
-                          z_string[0], y_string)
+                          z_string[0], y_string, 0,
+                          container.symbols_check(indexes, symbols))
     return data, y_hat, self._synthesize(y_hat, y_shape, quality, shape[0],
                                          shape[1])
 
   @tf.function(input_signature=[BITSTREAM_SPEC])
   def decode(self, bitstream):
     """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order)."""
-    height, width, quality, z_string, y_string = container.unpack(
-        bitstream, self.model_id, self.num_levels)
+    height, width, quality, z_string, y_string, _, stored_check = (
+        container.unpack(bitstream, self.model_id, self.num_levels))
     padded = (tf.stack([height, width]) + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE
     m = self.model.config.latent_channels
     y_shape = tf.concat([[1], padded // 16, [m]], 0)
@@ -166,12 +166,21 @@ class NLAICCodec(tf.Module):
       return handle, values + tf.gather(cdf_offset, indexes)
 
     handle = tfc.create_range_decoder(y_string, self.latent_model.cdf)
-    handle, y_hat = code_latents(self.model.context, self._schedule(y_shape),
-                                 self._hyper(z_hat), self.model.scale_table,
-                                 decode_step, handle)
+    parameters = self.parameters
+    handle, y_hat, indexes, symbols = code_latents(
+        parameters, self._schedule(y_shape), parameters.features(z_hat),
+        decode_step, handle)
     ok = tfc.entropy_decode_finalize(handle)
-    check = tf.debugging.Assert(ok, [message(
-        "range decoder did not end cleanly (corrupted stream)")])
+    # Version 2 files passed the CRC, so a disagreement here is the decoder's.
+    same = tf.logical_or(
+        tf.equal(stored_check, -1),
+        tf.equal(stored_check, container.symbols_check(indexes, symbols)))
+    check = tf.debugging.Assert(same, [message(
+        "decoded symbols differ from the encoded ones: this decoder computed "
+        "different entropy parameters than the encoder (see docs/portability.md)")])
+    with tf.control_dependencies([check]):
+      check = tf.debugging.Assert(ok, [message(
+          "range decoder did not end cleanly (corrupted stream)")])
     with tf.control_dependencies([check]):
       image = self._synthesize(y_hat, y_shape, quality, height, width)
     return image, y_hat
