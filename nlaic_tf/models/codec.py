@@ -14,7 +14,10 @@ carries exactly the tables both sides use. The file carries a CRC-32C of y's
 scale-table indexes and symbols, which the decoder compares with its own:
 a decoder that computes the entropy parameters differently from the encoder
 fails with "nlaic bitstream: decoded symbols differ ..." instead of returning
-a wrong image.
+a wrong image. Models whose configuration allows it (`supports_integer`)
+compute the entropy parameters in exact integer arithmetic
+(`nlaic_tf.entropy.integer`), so that their files decode identically on every
+machine; others, and files written before, use the float networks.
 """
 import hashlib
 
@@ -23,8 +26,9 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 from nlaic_tf.bitstream import container
-from nlaic_tf.bitstream.format import message
+from nlaic_tf.bitstream.format import FLAG_INTEGER, message
 from nlaic_tf.entropy import WavefrontSchedule, code_latents
+from nlaic_tf.entropy.integer import IntegerParameters, supports_integer
 from nlaic_tf.entropy.parameters import FloatParameters
 from nlaic_tf.models.refinement import refine_latents, step_size
 
@@ -63,15 +67,23 @@ def _edge_pad(x, multiple):
 
 
 class NLAICCodec(tf.Module):
-  """Encoder and decoder around a trained `NLAIC` model."""
+  """Encoder and decoder around a trained `NLAIC` model.
 
-  def __init__(self, model, raster=False, name="nlaic_codec"):
+  integer: compute the entropy parameters in integers (None: whenever
+  `supports_integer(model.config)`). Decoding follows the file's flag.
+  """
+
+  def __init__(self, model, raster=False, integer=None, name="nlaic_codec"):
     super().__init__(name=name)
     self.model = model
     self.raster = bool(raster)
     self.side_model = model.side_entropy_model(compression=True)
     self.latent_model = model.scale_table.entropy_model()
-    self.parameters = FloatParameters(model)
+    if integer is None:
+      integer = supports_integer(model.config)
+    self.float_parameters = FloatParameters(model)
+    self.integer_parameters = IntegerParameters(model) if integer else None
+    self.parameters = self.integer_parameters or self.float_parameters
     self.model_id = tf.Variable(weights_id(model), trainable=False,
                                 name="model_id")
     self.config_json = tf.Variable(model.config.to_json(), trainable=False,
@@ -143,7 +155,8 @@ class NLAICCodec(tf.Module):
         encode_step, handle)
     y_string = tfc.entropy_encode_finalize(handle)
     data = container.pack(self.model_id, shape[0], shape[1], quality,
-                          z_string[0], y_string, 0,
+                          z_string[0], y_string,
+                          FLAG_INTEGER if parameters.integer else 0,
                           container.symbols_check(indexes, symbols))
     return data, y_hat, self._synthesize(y_hat, y_shape, quality, shape[0],
                                          shape[1])
@@ -151,7 +164,7 @@ class NLAICCodec(tf.Module):
   @tf.function(input_signature=[BITSTREAM_SPEC])
   def decode(self, bitstream):
     """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order)."""
-    height, width, quality, z_string, y_string, _, stored_check = (
+    height, width, quality, z_string, y_string, flags, stored_check = (
         container.unpack(bitstream, self.model_id, self.num_levels))
     padded = (tf.stack([height, width]) + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE
     m = self.model.config.latent_channels
@@ -165,12 +178,23 @@ class NLAICCodec(tf.Module):
           handle, indexes, tf.shape(indexes), tf.int32)
       return handle, values + tf.gather(cdf_offset, indexes)
 
-    handle = tfc.create_range_decoder(y_string, self.latent_model.cdf)
-    parameters = self.parameters
-    handle, y_hat, indexes, symbols = code_latents(
-        parameters, self._schedule(y_shape), parameters.features(z_hat),
-        decode_step, handle)
-    ok = tfc.entropy_decode_finalize(handle)
+    def decode_latents(parameters):
+      handle = tfc.create_range_decoder(y_string, self.latent_model.cdf)
+      handle, y_hat, indexes, symbols = code_latents(
+          parameters, self._schedule(y_shape), parameters.features(z_hat),
+          decode_step, handle)
+      return tfc.entropy_decode_finalize(handle), y_hat, indexes, symbols
+
+    integer = tf.equal(flags, FLAG_INTEGER)
+    if self.integer_parameters is None:
+      check = tf.debugging.Assert(tf.logical_not(integer), [message(
+          "written with integer entropy parameters, which this model lacks")])
+      with tf.control_dependencies([check]):
+        ok, y_hat, indexes, symbols = decode_latents(self.float_parameters)
+    else:
+      ok, y_hat, indexes, symbols = tf.cond(
+          integer, lambda: decode_latents(self.integer_parameters),
+          lambda: decode_latents(self.float_parameters))
     # Version 2 files passed the CRC, so a disagreement here is the decoder's.
     same = tf.logical_or(
         tf.equal(stored_check, -1),
