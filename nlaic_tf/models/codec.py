@@ -70,7 +70,8 @@ class NLAICCodec(tf.Module):
   """Encoder and decoder around a trained `NLAIC` model.
 
   integer: compute the entropy parameters in integers (None: whenever
-  `supports_integer(model.config)`). Decoding follows the file's flag.
+  `supports_integer(model.config)`), or an `IntegerParameters` of `model` to
+  use. Decoding follows the file's flag.
   """
 
   def __init__(self, model, raster=False, integer=None, name="nlaic_codec"):
@@ -82,7 +83,9 @@ class NLAICCodec(tf.Module):
     if integer is None:
       integer = supports_integer(model.config)
     self.float_parameters = FloatParameters(model)
-    self.integer_parameters = IntegerParameters(model) if integer else None
+    if integer and not isinstance(integer, IntegerParameters):
+      integer = IntegerParameters(model)
+    self.integer_parameters = integer or None
     self.parameters = self.integer_parameters or self.float_parameters
     self.model_id = tf.Variable(weights_id(model), trainable=False,
                                 name="model_id")
