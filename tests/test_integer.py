@@ -99,3 +99,18 @@ def test_hyper_synthesis_nlam_has_no_integer_form(tiny_codec):
   assert tiny_codec.integer_parameters is None
   with pytest.raises(NotImplementedError, match="no integer implementation"):
     integer.IntegerParameters(tiny_codec.model)
+
+
+def test_no_context_taps_mean_scale_hyperprior():
+  """context_kernel 1 (small-hyperprior): parameters from the features alone."""
+  from nlaic_tf.entropy.parameters import FloatParameters
+  from nlaic_tf.zoo import build_model
+  model = build_model(dataclasses.replace(tiny_integer_config(), context_kernel=1))
+  model.context.masked_conv.bias.assign(tf.fill([model.config.context_filters], .3))
+  params, reference = integer.IntegerParameters(model), FloatParameters(model)
+  features = tf.random.normal([20, model.config.hyper_features], seed=8)
+  idx, mu = params(tf.zeros([20, 0], tf.float64),
+                   tf.floor(tf.cast(features, tf.float64) * ONE), ())
+  float_idx, float_mu = reference(tf.zeros([20, 0]), features, reference.prepare())
+  assert np.mean(idx.numpy() == float_idx.numpy()) > .9
+  np.testing.assert_allclose(mu.numpy(), float_mu.numpy(), atol=1e-2)
