@@ -10,10 +10,14 @@ Each setting is a separate process (TensorFlow reads these switches at start):
 
 One process per setting encodes every image at every level; one process per
 setting decodes every file; the table counts, per (encoder, decoder) pair,
-files decoded with every symbol identical ("exact"), files whose decoding
-raised an error ("error", BitstreamError expected), and files decoded to
-different symbols without an error ("SILENT", must be 0). The largest pixel
-difference from the encoder's reconstruction is printed too.
+files whose decoded latents (symbol + mean) are bit-identical to the
+encoder's ("exact": the integer path must give only these), files decoded
+with the same symbols but means that differ in the last bits ("mean_bits":
+the float path across kernels; the symbols check passed and no latent moved
+by 1/2 or more), files whose decoding raised an error ("error", a
+BitstreamError: the float path's loud failure), and files decoded to wrong
+symbols without an error ("SILENT", must be 0). The largest pixel difference
+from the encoder's reconstruction over the decoded files is printed too.
 
 Full matrix on Kodak with a trained model (slow; nice it):
 
@@ -27,6 +31,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -76,11 +81,12 @@ def _decode(args, out):
     try:
       image, y_hat = codec.decode(tf.constant(data))
     except tf.errors.InvalidArgumentError as e:
-      results[name] = {"error": e.message.splitlines()[0][:200]}
+      found = re.search(r"nlaic bitstream: [^\n]*", e.message)
+      results[name] = {"error": found.group(0) if found else e.message[:300]}
       continue
     reference = np.load(os.path.join(args.streams, name + ".npz"))
     results[name] = {
-        "same_symbols": bool(np.array_equal(y_hat.numpy(), reference["y_hat"])),
+        "latent_difference": float(np.max(np.abs(y_hat.numpy() - reference["y_hat"]))),
         "max_pixel_difference": int(np.max(np.abs(
             image.numpy().astype(int) - reference["image"].astype(int)))),
     }
@@ -114,13 +120,15 @@ def matrix(args):
         with open(out) as f:
           results = json.load(f).values()
         decoded = [r for r in results if "error" not in r]
+        difference = [r["latent_difference"] for r in decoded]
         table[encoder, decoder] = {
-            "exact": sum(r["same_symbols"] for r in decoded),
+            "exact": sum(d == 0 for d in difference),
+            "mean_bits": sum(0 < d < .5 for d in difference),
             "error": len(results) - len(decoded),
-            "SILENT": sum(not r["same_symbols"] for r in decoded),
+            "SILENT": sum(d >= .5 for d in difference),
             "max_pixel_difference": max(
-                [r["max_pixel_difference"] for r in decoded if r["same_symbols"]],
-                default=0),
+                [r["max_pixel_difference"] for r in decoded], default=0),
+            "messages": sorted({r["error"] for r in results if "error" in r}),
         }
   return table
 
@@ -149,11 +157,11 @@ def main(argv=None):
     (_encode if args.worker == "encode" else _decode)(args, args.out)
     return
   table = matrix(args)
-  print(f"{'encoder':10} {'decoder':10} {'exact':>6} {'error':>6} {'SILENT':>6} "
-        "max pixel diff")
+  columns = ["exact", "mean_bits", "error", "SILENT", "max_pixel_difference"]
+  print(f"{'encoder':16} {'decoder':16} " + " ".join(columns))
   for (encoder, decoder), row in table.items():
-    print(f"{encoder:10} {decoder:10} {row['exact']:6} {row['error']:6} "
-          f"{row['SILENT']:6} {row['max_pixel_difference']}")
+    print(f"{encoder:16} {decoder:16} " +
+          " ".join(f"{row[c]:>{len(c)}}" for c in columns))
   if args.json:
     with open(args.json, "w") as f:
       json.dump({f"{e}->{d}": row for (e, d), row in table.items()}, f, indent=1)
