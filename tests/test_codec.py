@@ -12,8 +12,9 @@ import tensorflow as tf
 from conftest import smooth_image
 from nlaic_tf import api
 from nlaic_tf.bitstream import HEADER_SIZE, BitstreamError, read_header
-from nlaic_tf.bitstream.container import adler32
-from nlaic_tf.bitstream.format import CHECKSUM_OFFSET
+from nlaic_tf.bitstream import crc
+from nlaic_tf.bitstream.container import adler32, crc32c
+from nlaic_tf.bitstream.format import CHECKSUM_OFFSET, file_checksum
 
 
 def _round_trip(codec, image, quality):
@@ -63,6 +64,12 @@ def test_adler32_matches_zlib():
     assert int(adler32(tf.constant(data))) == zlib.adler32(data)
 
 
+def test_crc32c_matches_the_reference():
+  assert crc.crc32c(b"123456789") == 0xE3069283  # the standard check value
+  for data in (b"", b"a", b"123456789", bytes(range(256)) * 41, bytes(1000)):
+    assert int(crc32c(tf.constant(data))) == crc.crc32c(data)
+
+
 @pytest.fixture(scope="module")
 def stream(tiny_codec):
   return tiny_codec.compress(smooth_image(70, 90, seed=6), np.float32(1.)).numpy()
@@ -99,8 +106,7 @@ def test_truncated_streams(tiny_codec, stream, cut):
 
 def _rechecksummed(data):
   data = bytearray(data)
-  checksum = zlib.adler32(bytes(data[HEADER_SIZE:]), zlib.adler32(bytes(data[:CHECKSUM_OFFSET])))
-  data[CHECKSUM_OFFSET:HEADER_SIZE] = struct.pack("<I", checksum)
+  data[CHECKSUM_OFFSET:HEADER_SIZE] = struct.pack("<I", file_checksum(2, bytes(data)))
   return bytes(data)
 
 
@@ -174,3 +180,34 @@ def test_rate_conditioned_model_round_trips_exactly():
   image = smooth_image(64, 80, seed=5)
   for quality in (0., 0.5, 1.):
     _round_trip(codec, image, quality)
+
+
+def _as_version_1(data):
+  """The version-2 file `data` rewritten as the version-1 file of the same streams."""
+  header = read_header(data)
+  head = struct.pack("<4sBB8sIIfII", b"NLIC", 1, 0, header.model_id, header.height,
+                     header.width, header.quality, header.z_length, header.y_length)
+  payload = data[HEADER_SIZE:]
+  return head + struct.pack("<I", zlib.adler32(payload, zlib.adler32(head))) + payload
+
+
+def test_version_1_files_keep_decoding(tiny_codec):
+  data, _, recon = tiny_codec.encode(smooth_image(64, 80, seed=9), np.float32(1.))
+  old = _as_version_1(data.numpy())
+  assert read_header(old).version == 1 and read_header(old).symbols_check is None
+  np.testing.assert_array_equal(api.decompress(old, tiny_codec), recon.numpy())
+
+
+def test_decoder_that_disagrees_raises(tiny_codec):
+  """A context weight perturbed between encoding and decoding (as another
+  machine's kernels would) is reported, not decoded to a wrong image."""
+  image = smooth_image(64, 80, seed=10)
+  data = tiny_codec.compress(image, np.float32(1.)).numpy()
+  kernel = tiny_codec.model.context.mlp[-1].kernel
+  saved = kernel.numpy()
+  try:
+    kernel.assign(saved * 1.05)
+    _expect_error(tiny_codec, data, "decoded symbols differ from the encoded ones")
+  finally:
+    kernel.assign(saved)
+  api.decompress(data, tiny_codec)

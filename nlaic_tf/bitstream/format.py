@@ -1,45 +1,73 @@
-"""The nlaic file format, version 1.
+"""The nlaic file format, versions 1 and 2 (written: 2).
 
 All integers little-endian; offsets in bytes:
 
-  0   4  magic        b"NLIC"
-  4   1  version      format version (1)
-  5   1  flags        reserved, 0
-  6   8  model_id     first 8 bytes of SHA-256 of the model weights
-  14  4  height       image height in pixels (uint32)
-  18  4  width        image width in pixels (uint32)
-  22  4  quality      rate level, float32 in [0, num_levels - 1]
-  26  4  z_length     bytes of the hyper-latent stream (uint32)
-  30  4  y_length     bytes of the latent stream (uint32)
-  34  4  checksum     Adler-32 of bytes 0..33 followed by both streams
-  38  z_length bytes  range-coded z (factorized prior)
-  ..  y_length bytes  range-coded y (3D context + hyperprior, wavefront order)
+  0   4  magic          b"NLIC"
+  4   1  version        format version (1 or 2)
+  5   1  flags          version 1: 0; version 2: bit 0 set when the entropy
+                        parameters were computed by the integer path
+                        (`nlaic_tf.entropy.integer`), other bits 0
+  6   8  model_id       first 8 bytes of SHA-256 of the model weights
+  14  4  height         image height in pixels (uint32)
+  18  4  width          image width in pixels (uint32)
+  22  4  quality        rate level, float32 in [0, num_levels - 1]
+  26  4  z_length       bytes of the hyper-latent stream (uint32)
+  30  4  y_length       bytes of the latent stream (uint32)
+  version 2 only:
+  34  4  symbols_check  CRC-32C of y's scale-table indexes then y's symbols
+                        (int32 little-endian each, raster order (c, h, w)):
+                        what the decoder must reproduce
+  both versions:
+  ..  4  checksum       version 1: Adler-32, version 2: CRC-32C, of the
+                        header bytes before it followed by both streams
+  ..  z_length bytes    range-coded z (factorized prior)
+  ..  y_length bytes    range-coded y (3D context + hyperprior, wavefront order)
 
-This module (no TensorFlow) holds the layout and `read_header`, which parses
+The header is 38 bytes in version 1 and 42 in version 2.
+
+This module (no TensorFlow) holds the layouts and `read_header`, which parses
 and checks a file in plain Python; `container` builds and parses files with
-TensorFlow ops from the same layout.
+TensorFlow ops from the same layouts.
 """
 import collections
 import struct
 import zlib
 
-MAGIC = b"NLIC"
-VERSION = 1
-MAX_PIXELS = 1 << 28  # 16384 x 16384
-_FIELDS = (("magic", "4s"), ("version", "B"), ("flags", "B"),
-           ("model_id", "8s"), ("height", "I"), ("width", "I"),
-           ("quality", "f"), ("z_length", "I"), ("y_length", "I"),
-           ("checksum", "I"))
-_STRUCT = struct.Struct("<" + "".join(code for _, code in _FIELDS))
-HEADER_SIZE = _STRUCT.size
-OFFSETS = {}
-_position = 0
-for _name, _code in _FIELDS:
-  OFFSETS[_name] = _position
-  _position += struct.calcsize("<" + _code)
-CHECKSUM_OFFSET = OFFSETS["checksum"]
+from nlaic_tf.bitstream.crc import crc32c
 
-Header = collections.namedtuple("Header", [name for name, _ in _FIELDS])
+MAGIC = b"NLIC"
+VERSION = 2  # the version written
+READABLE_VERSIONS = (1, 2)
+FLAG_INTEGER = 1  # version 2 flags: integer entropy parameters
+MAX_PIXELS = 1 << 28  # 16384 x 16384
+_COMMON = (("magic", "4s"), ("version", "B"), ("flags", "B"),
+           ("model_id", "8s"), ("height", "I"), ("width", "I"),
+           ("quality", "f"), ("z_length", "I"), ("y_length", "I"))
+_FIELDS = {1: _COMMON + (("checksum", "I"),),
+           2: _COMMON + (("symbols_check", "I"), ("checksum", "I"))}
+_STRUCTS = {v: struct.Struct("<" + "".join(code for _, code in fields))
+            for v, fields in _FIELDS.items()}
+HEADER_SIZES = {v: s.size for v, s in _STRUCTS.items()}
+
+
+def _offsets(fields):
+  offsets, position = {}, 0
+  for name, code in fields:
+    offsets[name] = position
+    position += struct.calcsize("<" + code)
+  return offsets
+
+
+LAYOUTS = {v: _offsets(fields) for v, fields in _FIELDS.items()}
+# The written version's layout.
+OFFSETS = LAYOUTS[VERSION]
+HEADER_SIZE = HEADER_SIZES[VERSION]
+CHECKSUM_OFFSET = OFFSETS["checksum"]
+MIN_HEADER_SIZE = min(HEADER_SIZES.values())
+
+Header = collections.namedtuple(
+    "Header", [name for name, _ in _FIELDS[VERSION]])
+Header.__doc__ = "A parsed header; symbols_check is None in version 1."
 
 
 class BitstreamError(ValueError):
@@ -51,6 +79,15 @@ def message(text):
   return f"nlaic bitstream: {text}"
 
 
+def file_checksum(version, data):
+  """The checksum field's value for the file `data` (bytes) of `version`."""
+  offset = LAYOUTS[version]["checksum"]
+  head, payload = data[:offset], data[HEADER_SIZES[version]:]
+  if version == 1:
+    return zlib.adler32(payload, zlib.adler32(head))
+  return crc32c(payload, crc32c(head))
+
+
 def read_header(data):
   """Parses and verifies the container in `data` (bytes) -> `Header`.
 
@@ -58,23 +95,32 @@ def read_header(data):
   the decoder graph does); raises `BitstreamError` with the reason. Does not
   check the model identifier.
   """
-  if len(data) < HEADER_SIZE:
+  if len(data) < MIN_HEADER_SIZE:
     raise BitstreamError(message(
-        f"truncated: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header"))
-  header = Header(*_STRUCT.unpack_from(data))
-  if header.magic != MAGIC:
+        f"truncated: {len(data)} bytes, shorter than the header"))
+  if data[:4] != MAGIC:
     raise BitstreamError(message("bad magic bytes: not an nlaic file"))
-  if header.version != VERSION:
+  version = data[4]
+  if version not in READABLE_VERSIONS:
     raise BitstreamError(message(
-        f"unsupported format version {header.version} (this reader: {VERSION})"))
-  expected = HEADER_SIZE + header.z_length + header.y_length
+        f"unsupported format version {version} (this reader: "
+        f"{', '.join(map(str, READABLE_VERSIONS))})"))
+  if len(data) < HEADER_SIZES[version]:
+    raise BitstreamError(message(
+        f"truncated: {len(data)} bytes, shorter than the "
+        f"{HEADER_SIZES[version]}-byte header"))
+  fields = dict(zip((name for name, _ in _FIELDS[version]),
+                    _STRUCTS[version].unpack_from(data)))
+  header = Header(**dict(fields, symbols_check=fields.get("symbols_check")))
+  expected = HEADER_SIZES[version] + header.z_length + header.y_length
   if len(data) != expected:
     raise BitstreamError(message(
         f"length mismatch: {len(data)} bytes, header says {expected} "
         "(truncated or trailing data)"))
-  checksum = zlib.adler32(data[HEADER_SIZE:], zlib.adler32(data[:CHECKSUM_OFFSET]))
-  if checksum != header.checksum:
+  if file_checksum(version, data) != header.checksum:
     raise BitstreamError(message("checksum mismatch: the file is corrupted"))
+  if header.flags & ~FLAG_INTEGER or (version == 1 and header.flags):
+    raise BitstreamError(message("unknown flags (written by a newer version)"))
   if min(header.height, header.width) <= 0:
     raise BitstreamError(message("bad image size"))
   if header.height * header.width > MAX_PIXELS:

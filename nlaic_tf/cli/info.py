@@ -6,6 +6,7 @@ examples:
 from pathlib import Path
 
 from nlaic_tf.cli import codec_files
+from nlaic_tf.bitstream.format import FLAG_INTEGER
 from nlaic_tf.cli.errors import UserError
 
 NAME = "info"
@@ -24,6 +25,13 @@ def _model_id(args):
     return zoo.read_model_info(args.model)["model_id"]
   except (OSError, ValueError, KeyError):
     return None
+
+
+def _symbols_check(header):
+  if header.symbols_check is None:
+    return "none (format version 1)"
+  path = ("integer" if header.flags & FLAG_INTEGER else "float")
+  return f"{header.symbols_check:08x} ({path} entropy parameters)"
 
 
 def run(args) -> int:
@@ -46,5 +54,6 @@ def run(args) -> int:
         f"quality:        {header.quality:.4g}\n"
         f"streams:        z {header.z_length} bytes, y {header.y_length} bytes\n"
         f"checksum:       {header.checksum:08x} (verified)\n"
+        f"symbols check:  {_symbols_check(header)}\n"
         f"model id:       {model} (matches the selected model: {match})")
   return 0

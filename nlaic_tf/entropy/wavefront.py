@@ -51,20 +51,22 @@ class WavefrontSchedule:
     self.starts = tf.cumsum(self.counts, exclusive=True)
 
 
-def code_latents(context, schedule, hyper, scale_table, code_step, handle):
+def code_latents(parameters, schedule, features, code_step, handle):
   """Codes a volume element by element in `schedule` order.
 
   Args:
-    context: `ContextModel`.
+    parameters: `FloatParameters` or `IntegerParameters` (see
+      `nlaic_tf.entropy.parameters`).
     schedule: `WavefrontSchedule` of the volume [C, H, W].
-    hyper: [C*H*W, K] hyperprior features in raster order.
-    scale_table: `ScaleTable`.
+    features: [C*H*W, K] hyperprior features in raster order
+      (`parameters.features`).
     code_step: fn(handle, indexes [n] int32, mu [n], positions [n] int32)
       -> (handle, symbols [n] int32); the only encoder/decoder difference.
     handle: range encoder or decoder handle.
 
   Returns:
-    (handle, y_hat [C*H*W] float32 in raster order), y_hat = symbol + mu.
+    (handle, y_hat [C*H*W] float32, indexes [C*H*W] int32, symbols
+    [C*H*W] int32), all in raster order; y_hat = symbol + mu.
   """
   p = schedule.kernel_size // 2
   c, h, w = schedule.shape
@@ -73,23 +75,26 @@ def code_latents(context, schedule, hyper, scale_table, code_step, handle):
       tf.range(c), tf.range(h), tf.range(w), indexing="ij")
   padded_index = tf.reshape(((grid_c + p) * hp + grid_h + p) * wp + grid_w + p,
                             [-1])
-  offsets = tf.constant(context.offsets)
+  offsets = tf.constant(parameters.offsets)
   taps = (offsets[:, 0] * hp + offsets[:, 1]) * wp + offsets[:, 2]
-  kernel = context.masked_conv.causal_matrix()
+  prepared = parameters.prepare()
 
-  def body(t, handle, volume):
+  def body(t, handle, volume, coded):
     positions = tf.slice(schedule.order, [schedule.starts[t]],
                          [schedule.counts[t]])
     centres = tf.gather(padded_index, positions)
     patches = tf.gather(volume, centres[:, None] + taps[None, :])
-    mu, sigma = context.params_from_patches(
-        patches, tf.gather(hyper, positions), kernel)
-    handle, symbols = code_step(handle, scale_table.index(sigma), mu, positions)
-    y_hat = tf.cast(symbols, tf.float32) + mu
+    indexes, mu = parameters(patches, tf.gather(features, positions), prepared)
+    handle, symbols = code_step(handle, indexes, mu, positions)
+    y_hat = tf.cast(symbols, mu.dtype) + mu
     volume = tf.tensor_scatter_nd_update(volume, centres[:, None], y_hat)
-    return t + 1, handle, volume
+    coded = tf.tensor_scatter_nd_update(coded, positions[:, None],
+                                        tf.stack([indexes, symbols], 1))
+    return t + 1, handle, volume, coded
 
-  volume = tf.zeros([(c + 2 * p) * hp * wp], tf.float32)
-  _, handle, volume = tf.while_loop(
-      lambda t, *_: t < schedule.num_steps, body, (0, handle, volume))
-  return handle, tf.gather(volume, padded_index)
+  volume = tf.zeros([(c + 2 * p) * hp * wp], parameters.dtype)
+  coded = tf.zeros([c * h * w, 2], tf.int32)
+  _, handle, volume, coded = tf.while_loop(
+      lambda t, *_: t < schedule.num_steps, body, (0, handle, volume, coded))
+  y_hat = tf.cast(tf.gather(volume, padded_index), tf.float32)
+  return handle, y_hat, coded[:, 0], coded[:, 1]

@@ -10,7 +10,14 @@ Images of any size are edge-padded to a multiple of 64 and cropped after
 decoding. z is coded with the factorized prior's tables, y element by element
 in wavefront order (see `nlaic_tf.entropy.wavefront`), by one loop shared by
 encoder and decoder; the range-coding tables are variables, so a SavedModel
-carries exactly the tables both sides use.
+carries exactly the tables both sides use. The file carries a CRC-32C of y's
+scale-table indexes and symbols, which the decoder compares with its own:
+a decoder that computes the entropy parameters differently from the encoder
+fails with "nlaic bitstream: decoded symbols differ ..." instead of returning
+a wrong image. Models whose configuration allows it (`supports_integer`)
+compute the entropy parameters in exact integer arithmetic
+(`nlaic_tf.entropy.integer`), so that their files decode identically on every
+machine; others, and files written before, use the float networks.
 """
 import hashlib
 
@@ -19,7 +26,10 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 from nlaic_tf.bitstream import container
+from nlaic_tf.bitstream.format import FLAG_INTEGER, message
 from nlaic_tf.entropy import WavefrontSchedule, code_latents
+from nlaic_tf.entropy.integer import IntegerParameters, supports_integer
+from nlaic_tf.entropy.parameters import FloatParameters
 from nlaic_tf.entropy.stream_guard import GuardedDecoder
 from nlaic_tf.models.refinement import refine_latents, step_size
 
@@ -58,14 +68,26 @@ def _edge_pad(x, multiple):
 
 
 class NLAICCodec(tf.Module):
-  """Encoder and decoder around a trained `NLAIC` model."""
+  """Encoder and decoder around a trained `NLAIC` model.
 
-  def __init__(self, model, raster=False, name="nlaic_codec"):
+  integer: compute the entropy parameters in integers (None: whenever
+  `supports_integer(model.config)`), or an `IntegerParameters` of `model` to
+  use. Decoding follows the file's flag.
+  """
+
+  def __init__(self, model, raster=False, integer=None, name="nlaic_codec"):
     super().__init__(name=name)
     self.model = model
     self.raster = bool(raster)
     self.side_model = model.side_entropy_model(compression=True)
     self.latent_model = model.scale_table.entropy_model()
+    if integer is None:
+      integer = supports_integer(model.config)
+    self.float_parameters = FloatParameters(model)
+    if integer and not isinstance(integer, IntegerParameters):
+      integer = IntegerParameters(model)
+    self.integer_parameters = integer or None
+    self.parameters = self.integer_parameters or self.float_parameters
     self.model_id = tf.Variable(weights_id(model), trainable=False,
                                 name="model_id")
     self.config_json = tf.Variable(model.config.to_json(), trainable=False,
@@ -78,15 +100,6 @@ class NLAICCodec(tf.Module):
   def _schedule(self, shape):
     return WavefrontSchedule(self.model.config.context_kernel, shape[3],
                              shape[1], shape[2], raster=self.raster)
-
-  def _hyper(self, z_hat):
-    """z_hat -> hyperprior features [M*h*w, K] in (channel, row, column) order."""
-    hyper = self.model.hyper_synthesis(z_hat)
-    shape = tf.shape(hyper)
-    k = self.model.config.hyper_features
-    m = self.model.config.latent_channels
-    hyper = tf.reshape(hyper, [shape[1], shape[2], m, k])
-    return tf.reshape(tf.transpose(hyper, [2, 0, 1, 3]), [-1, k])
 
   def _synthesize(self, y_flat, y_shape, quality, height, width):
     """Latents in (c, h, w) raster order -> uint8 [height, width, 3]."""
@@ -133,18 +146,22 @@ class NLAICCodec(tf.Module):
     cdf_offset = self.latent_model.cdf_offset
 
     def encode_step(handle, indexes, mu, positions):
-      symbols = tf.cast(tf.round(tf.gather(y_flat, positions) - mu), tf.int32)
+      y = tf.cast(tf.gather(y_flat, positions), mu.dtype)
+      symbols = tf.cast(tf.round(y - mu), tf.int32)
       handle = tfc.entropy_encode_index(
           handle, indexes, symbols - tf.gather(cdf_offset, indexes))
       return handle, symbols
 
     handle = tfc.create_range_encoder([], self.latent_model.cdf)
-    handle, y_hat = code_latents(self.model.context, self._schedule(y_shape),
-                                 self._hyper(z_hat), self.model.scale_table,
-                                 encode_step, handle)
+    parameters = self.parameters
+    handle, y_hat, indexes, symbols = code_latents(
+        parameters, self._schedule(y_shape), parameters.features(z_hat),
+        encode_step, handle)
     y_string = tfc.entropy_encode_finalize(handle)
     data = container.pack(self.model_id, shape[0], shape[1], quality,
-                          z_string[0], y_string)
+                          z_string[0], y_string,
+                          FLAG_INTEGER if parameters.integer else 0,
+                          container.symbols_check(indexes, symbols))
     return data, y_hat, self._synthesize(y_hat, y_shape, quality, shape[0],
                                          shape[1])
 
@@ -155,10 +172,12 @@ class NLAICCodec(tf.Module):
     Both streams are read by `GuardedDecoder`s: a header whose image size
     cannot fit in the streams is refused before any decoding, z is checked
     before any work on y, y after every wavefront step, and both must be
-    read to their end (see `nlaic_tf.entropy.stream_guard`).
+    read to their end (see `nlaic_tf.entropy.stream_guard`). Version-2 files
+    also carry a check of y's scale indexes and symbols, which the decoder
+    must reproduce (see docs/portability.md).
     """
-    height, width, quality, z_string, y_string = container.unpack(
-        bitstream, self.model_id, self.num_levels)
+    height, width, quality, z_string, y_string, flags, stored_check = (
+        container.unpack(bitstream, self.model_id, self.num_levels))
     padded = (tf.stack([height, width]) + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE
     m = self.model.config.latent_channels
     n = tf.size(self.side_model.cdf_offset)
@@ -180,11 +199,30 @@ class NLAICCodec(tf.Module):
       state, values = y_stream.decode(state, indexes)
       return state, values + tf.gather(cdf_offset, indexes)
 
-    y_state, y_hat = code_latents(self.model.context, schedule,
-                                  self._hyper(z_hat), self.model.scale_table,
-                                  decode_step,
-                                  y_stream.start(tf.reduce_max(schedule.counts)))
+    def decode_latents(parameters):
+      return code_latents(parameters, schedule, parameters.features(z_hat),
+                          decode_step,
+                          y_stream.start(tf.reduce_max(schedule.counts)))
+
+    integer = tf.equal(flags, FLAG_INTEGER)
+    if self.integer_parameters is None:
+      check = tf.debugging.Assert(tf.logical_not(integer), [message(
+          "written with integer entropy parameters, which this model lacks")])
+      with tf.control_dependencies([check]):
+        y_state, y_hat, indexes, symbols = decode_latents(self.float_parameters)
+    else:
+      y_state, y_hat, indexes, symbols = tf.cond(
+          integer, lambda: decode_latents(self.integer_parameters),
+          lambda: decode_latents(self.float_parameters))
+    # Version 2 files passed the CRC, so a disagreement here is the decoder's.
+    same = tf.logical_or(
+        tf.equal(stored_check, -1),
+        tf.equal(stored_check, container.symbols_check(indexes, symbols)))
     with tf.control_dependencies([y_stream.finish(y_state)]):
+      check = tf.debugging.Assert(same, [message(
+          "decoded symbols differ from the encoded ones: this decoder computed "
+          "different entropy parameters than the encoder (see docs/portability.md)")])
+    with tf.control_dependencies([check]):
       image = self._synthesize(y_hat, y_shape, quality, height, width)
     return image, y_hat
 

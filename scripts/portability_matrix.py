@@ -1,0 +1,171 @@
+"""Encode under one set of kernel settings, decode under another: every pair.
+
+Each setting is a separate process (TensorFlow reads these switches at start):
+
+  default     TensorFlow's defaults (oneDNN on, best ISA, all threads)
+  onednn0     TF_ENABLE_ONEDNN_OPTS=0 (Eigen kernels)
+  avx2        ONEDNN_MAX_CPU_ISA=AVX2 (oneDNN without AVX-512)
+  threads1    1 intra-op and 1 inter-op thread
+  onednn0-threads1  both
+
+One process per setting encodes every image at every level; one process per
+setting decodes every file; the table counts, per (encoder, decoder) pair,
+files whose decoded latents (symbol + mean) are bit-identical to the
+encoder's ("exact": the integer path must give only these), files decoded
+with the same symbols but means that differ in the last bits ("mean_bits":
+the float path across kernels; the symbols check passed and no latent moved
+by 1/2 or more), files whose decoding raised an error ("error", a
+BitstreamError: the float path's loud failure), and files decoded to wrong
+symbols without an error ("SILENT", must be 0). The largest pixel difference
+from the encoder's reconstruction over the decoded files is printed too.
+
+Full matrix on Kodak with a trained model (slow; nice it):
+
+  nice -n 19 python scripts/portability_matrix.py --config medium \\
+      --weights runs/medium/best/weights --levels 0 1 2 3 4 5 6 7 -- \\
+      /work/shared/data/kodak/*.png
+
+--config takes a configuration name or a ModelConfig JSON file.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+SETTINGS = {
+    "default": {},
+    "onednn0": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+    "avx2": {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "threads1": {"THREADS": "1"},
+    "onednn0-threads1": {"TF_ENABLE_ONEDNN_OPTS": "0", "THREADS": "1"},
+}
+
+
+def _codec(config, weights):
+  from nlaic_tf.models import ModelConfig
+  from nlaic_tf.models.codec import NLAICCodec
+  from nlaic_tf.zoo import build_model
+  if os.path.isfile(config):
+    with open(config) as f:
+      config = ModelConfig.from_json(f.read())
+  return NLAICCodec(build_model(config, weights))
+
+
+def _encode(args, out):
+  from nlaic_tf.io.images import read_image
+  codec = _codec(args.config, args.weights)
+  for i, path in enumerate(args.images):
+    image = read_image(path)
+    for level in args.levels:
+      data, y_hat, recon = codec.encode(image, np.float32(level))
+      name = os.path.join(out, f"{i}_{level:g}")
+      with open(name + ".nlaic", "wb") as f:
+        f.write(data.numpy())
+      np.savez(name + ".npz", y_hat=y_hat.numpy(), image=recon.numpy())
+
+
+def _decode(args, out):
+  import tensorflow as tf
+  codec = _codec(args.config, args.weights)
+  results = {}
+  for stream in sorted(glob.glob(os.path.join(args.streams, "*.nlaic"))):
+    name = os.path.basename(stream)[:-len(".nlaic")]
+    with open(stream, "rb") as f:
+      data = f.read()
+    try:
+      image, y_hat = codec.decode(tf.constant(data))
+    except tf.errors.InvalidArgumentError as e:
+      found = re.search(r"nlaic bitstream: [^\n]*", e.message)
+      results[name] = {"error": found.group(0) if found else e.message[:300]}
+      continue
+    reference = np.load(os.path.join(args.streams, name + ".npz"))
+    results[name] = {
+        "latent_difference": float(np.max(np.abs(y_hat.numpy() - reference["y_hat"]))),
+        "max_pixel_difference": int(np.max(np.abs(
+            image.numpy().astype(int) - reference["image"].astype(int)))),
+    }
+  with open(out, "w") as f:
+    json.dump(results, f)
+
+
+def _run(setting, args, *extra):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+  env.pop("ONEDNN_MAX_CPU_ISA", None)
+  env.update({k: v for k, v in SETTINGS[setting].items() if k != "THREADS"})
+  command = [sys.executable, os.path.abspath(__file__), "--config", args.config,
+             "--weights", args.weights, "--levels", *map(str, args.levels),
+             "--threads", SETTINGS[setting].get("THREADS", "0"), *extra, "--",
+             *args.images]
+  subprocess.run(command, check=True, env=env)
+
+
+def matrix(args):
+  """Runs the processes; returns {(encoder, decoder): counts and pixel diff}."""
+  table = {}
+  with tempfile.TemporaryDirectory() as work:
+    for encoder in args.encoders:
+      streams = os.path.join(work, encoder)
+      os.makedirs(streams)
+      _run(encoder, args, "--worker", "encode", "--out", streams)
+      for decoder in args.decoders:
+        out = os.path.join(work, f"{encoder}-{decoder}.json")
+        _run(decoder, args, "--worker", "decode", "--streams", streams, "--out", out)
+        with open(out) as f:
+          results = json.load(f).values()
+        decoded = [r for r in results if "error" not in r]
+        difference = [r["latent_difference"] for r in decoded]
+        table[encoder, decoder] = {
+            "exact": sum(d == 0 for d in difference),
+            "mean_bits": sum(0 < d < .5 for d in difference),
+            "error": len(results) - len(decoded),
+            "SILENT": sum(d >= .5 for d in difference),
+            "max_pixel_difference": max(
+                [r["max_pixel_difference"] for r in decoded], default=0),
+            "messages": sorted({r["error"] for r in results if "error" in r}),
+        }
+  return table
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("images", nargs="+")
+  parser.add_argument("--config", required=True)
+  parser.add_argument("--weights", required=True, help="checkpoint prefix")
+  parser.add_argument("--levels", type=float, nargs="+", default=[0.])
+  parser.add_argument("--encoders", nargs="+", default=list(SETTINGS),
+                      choices=list(SETTINGS))
+  parser.add_argument("--decoders", nargs="+", default=list(SETTINGS),
+                      choices=list(SETTINGS))
+  parser.add_argument("--json", help="also write the table here")
+  parser.add_argument("--worker", choices=["encode", "decode"], help=argparse.SUPPRESS)
+  parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
+  parser.add_argument("--streams", help=argparse.SUPPRESS)
+  parser.add_argument("--out", help=argparse.SUPPRESS)
+  args = parser.parse_args(argv)
+  if args.worker:
+    if args.threads:
+      import tensorflow as tf
+      tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+      tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    (_encode if args.worker == "encode" else _decode)(args, args.out)
+    return
+  table = matrix(args)
+  columns = ["exact", "mean_bits", "error", "SILENT", "max_pixel_difference"]
+  print(f"{'encoder':16} {'decoder':16} " + " ".join(columns))
+  for (encoder, decoder), row in table.items():
+    print(f"{encoder:16} {decoder:16} " +
+          " ".join(f"{row[c]:>{len(c)}}" for c in columns))
+  if args.json:
+    with open(args.json, "w") as f:
+      json.dump({f"{e}->{d}": row for (e, d), row in table.items()}, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,44 @@
+"""Files cross kernel settings: encode in one process, decode in others."""
+import argparse
+import importlib.util
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from conftest import smooth_image
+from test_integer import tiny_integer_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _script():
+  spec = importlib.util.spec_from_file_location(
+      "portability_matrix", os.path.join(ROOT, "scripts", "portability_matrix.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_integer_files_decode_identically_under_other_kernels(tmp_path, monkeypatch):
+  """Encoded with the defaults (oneDNN, AVX-512 if present, 2 threads), decoded
+  with Eigen on 1 thread and with oneDNN capped at AVX2: every symbol equal."""
+  from nlaic_tf.zoo import build_model
+  from PIL import Image
+  tf.keras.utils.set_random_seed(7)
+  model = build_model(tiny_integer_config())
+  weights = str(tmp_path / "weights")
+  tf.train.Checkpoint(model=model).write(weights)
+  config = tmp_path / "config.json"
+  config.write_text(model.config.to_json())
+  image = tmp_path / "image.png"
+  Image.fromarray(smooth_image(64, 96, seed=13)).save(image)
+  monkeypatch.setenv("PYTHONPATH", ROOT)
+  args = argparse.Namespace(
+      config=str(config), weights=weights, levels=[0., 1.], images=[str(image)],
+      encoders=["default"], decoders=["onednn0-threads1", "avx2"])
+  table = _script().matrix(args)
+  for pair, row in table.items():
+    assert (row["exact"], row["mean_bits"], row["error"], row["SILENT"]) == (
+        2, 0, 0, 0), (pair, row)
+    assert row["max_pixel_difference"] <= 1, (pair, row)
