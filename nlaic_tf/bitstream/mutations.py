@@ -7,32 +7,40 @@ empty and random streams), so that a decoder has to reject the file on its
 content, not on the checksum. Pure Python; `rng` is a `random.Random`.
 """
 import struct
-import zlib
 
-from nlaic_tf.bitstream.format import (CHECKSUM_OFFSET, HEADER_SIZE, OFFSETS,
-                                       read_header)
+from nlaic_tf.bitstream.format import (HEADER_SIZE, HEADER_SIZES, LAYOUTS,
+                                       VERSION, file_checksum, read_header)
+
+
+def _version(data):
+  """The format version whose layout `data` has (the written one if its
+  version byte names none)."""
+  return data[4] if len(data) > 4 and data[4] in LAYOUTS else VERSION
 
 
 def with_checksum(data):
-  """`data` (bytes) with its header checksum recomputed (format version 1)."""
+  """`data` (bytes, at least a header) with its checksum recomputed as its
+  format version computes it."""
+  version = _version(data)
   data = bytearray(data)
-  checksum = zlib.adler32(bytes(data[HEADER_SIZE:]),
-                          zlib.adler32(bytes(data[:CHECKSUM_OFFSET])))
-  struct.pack_into("<I", data, CHECKSUM_OFFSET, checksum)
+  struct.pack_into("<I", data, LAYOUTS[version]["checksum"],
+                   file_checksum(version, bytes(data)))
   return bytes(data)
 
 
 def set_fields(data, **fields):
   """Rewrites uint32 header fields (quality as float32), then the checksum."""
   data = bytearray(data)
+  layout = LAYOUTS[_version(data)]
   for name, value in fields.items():
-    struct.pack_into("<f" if name == "quality" else "<I", data, OFFSETS[name], value)
+    struct.pack_into("<f" if name == "quality" else "<I", data, layout[name], value)
   return with_checksum(data)
 
 
 def with_streams(data, z, y):
   """A file with the header of `data` around new streams z and y (bytes)."""
-  return set_fields(data[:HEADER_SIZE] + z + y, z_length=len(z), y_length=len(y))
+  size = HEADER_SIZES[_version(data)]
+  return set_fields(data[:size] + z + y, z_length=len(z), y_length=len(y))
 
 
 def _random_bytes(rng, n):
@@ -66,8 +74,9 @@ def _damage(data, rng):
 
 def _forge(data, rng):
   header = read_header(data)
-  z = data[HEADER_SIZE:HEADER_SIZE + header.z_length]
-  y = data[HEADER_SIZE + header.z_length:]
+  size = HEADER_SIZES[_version(data)]
+  z = data[size:size + header.z_length]
+  y = data[size + header.z_length:]
   kind = rng.choice(["size", "lengths", "split", "quality", "version",
                      "empty", "random", "swap", "size+random"])
   if kind == "size":
@@ -84,7 +93,7 @@ def _forge(data, rng):
     return kind, set_fields(data, quality=value)
   if kind == "version":
     forged = bytearray(data)
-    forged[OFFSETS["version"]] = rng.randrange(256)
+    forged[LAYOUTS[VERSION]["version"]] = rng.randrange(256)
     return kind, with_checksum(forged)
   if kind == "empty":
     return kind, rng.choice([with_streams(data, b"", y), with_streams(data, z, b""),
