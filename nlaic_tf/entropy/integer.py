@@ -118,10 +118,12 @@ class IntegerConv2D:
       kernel = np.transpose(kernel[::-1, ::-1], [0, 1, 3, 2])
     elif tuple(layer.strides) != (1, 1) or layer.padding != "same":
       raise NotImplementedError("only stride-1 'same' convolutions")
-    self.kernel_size = kernel.shape[0]
+    self.kernel_size, self.in_channels = kernel.shape[0], kernel.shape[2]
     self.dense = IntegerDense(kernel, bias, layer.name, relu=relu)
 
   def __call__(self, a):
+    # Decoded z arrives without a static channel count; the patches need one.
+    a = tf.ensure_shape(a, [1, None, None, self.in_channels])
     shape = tf.shape(a)
     if self.transposed:
       zeros = tf.zeros_like(a)
