@@ -3,6 +3,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -188,9 +189,18 @@ def test_precision_auto_picks_by_hardware(tmp_path):
   flags.write_text("flags\t: fpu avx2\n")
   assert not precision.cpu_has_bf16(str(flags))
   assert not precision.cpu_has_bf16(str(tmp_path / "missing"))
-  expected = "mixed_bfloat16" if precision.cpu_has_bf16() else "float32"
-  assert precision.resolve_precision("auto") == expected  # no GPU here
+  bf16 = tmp_path / "bf16"
+  bf16.write_text("flags\t: fpu avx512f avx512_bf16\n")
+  # No GPU here: auto follows the CPU's flags.
+  assert precision.resolve_precision("auto", str(bf16)) == "mixed_bfloat16"
+  assert precision.resolve_precision("auto", str(flags)) == "float32"
   assert precision.resolve_precision("mixed_float16") == "mixed_float16"
+  # Emulated bfloat16 is many times slower: asking for it explicitly warns.
+  with pytest.warns(RuntimeWarning, match="without native bfloat16"):
+    assert precision.resolve_precision("mixed_bfloat16", str(flags)) == "mixed_bfloat16"
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    precision.resolve_precision("mixed_bfloat16", str(bf16))
   with pytest.raises(ValueError, match="precision"):
     precision.resolve_precision("bf16")
 
