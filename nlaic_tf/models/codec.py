@@ -32,6 +32,7 @@ from nlaic_tf.entropy.integer import IntegerParameters, supports_integer
 from nlaic_tf.entropy.parameters import FloatParameters
 from nlaic_tf.entropy.stream_guard import GuardedDecoder
 from nlaic_tf.models.refinement import refine_latents, step_size
+from nlaic_tf.transforms.tiling import DEFAULT_TILE_PIXELS, tile_geometry, tiled
 
 PAD_MULTIPLE = 64
 # Inputs of the codec's tf.functions and of the exported signatures.
@@ -73,12 +74,18 @@ class NLAICCodec(tf.Module):
   integer: compute the entropy parameters in integers (None: whenever
   `supports_integer(model.config)`), or an `IntegerParameters` of `model` to
   use. Decoding follows the file's flag.
+  tile_pixels: run the analysis and synthesis transforms in tiles of about
+  this many pixels square (`nlaic_tf.transforms.tiling`), so that memory grows
+  with the tile, not the image; images within one tile run untiled. 0: never
+  tile.
   """
 
-  def __init__(self, model, raster=False, integer=None, name="nlaic_codec"):
+  def __init__(self, model, raster=False, integer=None,
+               tile_pixels=DEFAULT_TILE_PIXELS, name="nlaic_codec"):
     super().__init__(name=name)
     self.model = model
     self.raster = bool(raster)
+    self.tile = tile_geometry(model.config, tile_pixels)
     self.side_model = model.side_entropy_model(compression=True)
     self.latent_model = model.scale_table.entropy_model()
     if integer is None:
@@ -106,9 +113,20 @@ class NLAICCodec(tf.Module):
     y_hat = tf.transpose(tf.reshape(y_flat, [y_shape[3], y_shape[1], y_shape[2]]),
                          [1, 2, 0])[None]
     q = tf.reshape(quality, [1])
-    x_hat = self.model.synthesize(y_hat / self.model.gains(q), q)
+    x_hat = self._transform(self.model.synthesize, y_hat / self.model.gains(q),
+                            q, 16., 3)
     x_hat = x_hat[0, :height, :width, :]
     return tf.cast(tf.round(tf.clip_by_value(x_hat, 0., 1.) * 255.), tf.uint8)
+
+  def _transform(self, transform, x, quality, scale, channels):
+    """`transform(x, quality)` in tiles (see tile_pixels); scale: output
+    pixels per input pixel (1/16 analysis, 16 synthesis)."""
+    if self.tile is None:
+      return transform(x, quality)
+    core, margin = self.tile
+    unit = 16 if scale > 1 else 1  # synthesis tiles are counted in latents
+    return tiled(lambda t: transform(t, quality), x, core // unit,
+                 margin // unit, scale, channels)
 
   def _gains(self, quality):
     return self.model.gains(tf.reshape(quality, [1]))
@@ -133,8 +151,9 @@ class NLAICCodec(tf.Module):
       quality = tf.identity(quality)
     x = tf.cast(image, tf.float32)[None] / 255.
     gains = self._gains(quality)
-    ys = self.model.analyze(_edge_pad(x, PAD_MULTIPLE),
-                            tf.reshape(quality, [1])) * gains
+    ys = self._transform(self.model.analyze, _edge_pad(x, PAD_MULTIPLE),
+                         tf.reshape(quality, [1]), 1. / 16.,
+                         self.model.config.latent_channels) * gains
     if refine_steps is not None:
       ys, _ = refine_latents(self.model, x, ys, gains, quality, refine_steps,
                              step_size(quality, self.num_levels))
@@ -218,11 +237,14 @@ class NLAICCodec(tf.Module):
     same = tf.logical_or(
         tf.equal(stored_check, -1),
         tf.equal(stored_check, container.symbols_check(indexes, symbols)))
-    with tf.control_dependencies([y_stream.finish(y_state)]):
-      check = tf.debugging.Assert(same, [message(
-          "decoded symbols differ from the encoded ones: this decoder computed "
-          "different entropy parameters than the encoder (see docs/portability.md)")])
+    # The symbol check goes first: a disagreeing decoder usually also leaves
+    # data unread, and the symbol check names the cause.
+    check = tf.debugging.Assert(same, [message(
+        "decoded symbols differ from the encoded ones: this decoder computed "
+        "different entropy parameters than the encoder (see docs/portability.md)")])
     with tf.control_dependencies([check]):
+      finished = y_stream.finish(y_state)
+    with tf.control_dependencies([check, finished]):
       image = self._synthesize(y_hat, y_shape, quality, height, width)
     return image, y_hat
 
