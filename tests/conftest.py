@@ -1,4 +1,5 @@
 """Shared test fixtures: small smooth synthetic images, a tiny codec and its export."""
+import dataclasses
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -21,6 +22,14 @@ def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
                       dtype=np.float64)
   texture = rng.normal(0.0, 3.0, size=(height, width, 1))
   return np.clip(np.rint(smooth + texture), 0, 255).astype(np.uint8)
+
+
+def tiny_integer_config():
+  """The tiny configuration without the hyper-synthesis NLAM, so that its
+  entropy parameters have an integer form (`supports_integer`)."""
+  from nlaic_tf.models import get_config
+  return dataclasses.replace(get_config("tiny"), name="tiny-int",
+                             hyper_synthesis_nlam=False)
 
 
 @pytest.fixture

@@ -5,20 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import smooth_image
+from conftest import smooth_image, tiny_integer_config
 from nlaic_tf import api
 from nlaic_tf.bitstream import read_header
 from nlaic_tf.bitstream.format import FLAG_INTEGER
 from nlaic_tf.entropy import integer
-from nlaic_tf.models import get_config
 
 ONE = 2. ** integer.ACTIVATION_BITS
-
-
-def tiny_integer_config():
-  """The tiny configuration without the hyper-synthesis NLAM."""
-  return dataclasses.replace(get_config("tiny"), name="tiny-int",
-                             hyper_synthesis_nlam=False)
 
 
 @pytest.fixture(scope="module")

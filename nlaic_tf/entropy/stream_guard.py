@@ -148,7 +148,8 @@ class GuardedDecoder:
         tf.logical_and(2. + low / 8. <= self.length + PAD_ZEROS,
                        4. + up / 8. <= UP_FACTOR * (self.length + PAD_ZEROS)),
         [message(f"the {self.name} stream ends before its data "
-                  "(truncated or corrupted)")])
+                 "(truncated or corrupted, or decoded with other entropy "
+                 "parameters than the encoder's)")])
     with tf.control_dependencies([check]):
       return (handle, tf.identity(low), tf.identity(up)), tf.identity(values)
 
