@@ -6,8 +6,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from conftest import smooth_image
-from test_integer import tiny_integer_config
+from conftest import smooth_image, tiny_integer_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
