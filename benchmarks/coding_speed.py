@@ -3,10 +3,16 @@
   python benchmarks/coding_speed.py                      # shipped SavedModel, all Kodak
   python benchmarks/coding_speed.py --images 2 --raster_images 1 --raster_crop 128
   python benchmarks/coding_speed.py --model '' --config small --weights runs/small/best/weights
+  python benchmarks/coding_speed.py --images 0 --raster_images 0 --eightk --compare_tiling
 
 Cases, each in its own subprocess (peak memory = that process's ru_maxrss):
-  - wavefront: every Kodak image (or the first --images), and one 3840x2160
-    image tiled from Kodak (--fourk);
+  - wavefront: every Kodak image (or the first --images), one 3840x2160
+    image tiled from Kodak (--fourk) and one 7680x4320 (--eightk);
+  - tiled vs untiled (--compare_tiling): instead of the above, each of those
+    images coded by the same weights rebuilt with each `tile_pixels` of
+    --tilings: 0 (whole-image transforms) and the default 1024
+    (`nlaic_tf.transforms.tiling`); the table reports the ratios of peak
+    memory and time and the differences of bpp and PSNR;
   - raster vs wavefront: the first --raster_images Kodak images, cropped to the
     top-left --raster_crop x --raster_crop pixels (0: whole image), coded in both
     orders by the same weights; the table reports raster time / wavefront time.
@@ -35,7 +41,7 @@ import child_process
 from child_process import REPO_ROOT
 
 KODAK_DIR = os.path.join(REPO_ROOT, "..", "shared", "data", "kodak")
-FOURK = (2160, 3840)  # height, width
+LARGE = {"4k": (2160, 3840), "8k": (4320, 7680)}  # height, width
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "Exported SavedModel (default: the shipped one, "
@@ -43,8 +49,13 @@ flags.DEFINE_string("model", None, "Exported SavedModel (default: the shipped on
 flags.DEFINE_string("config", "small", "Configuration when not using a SavedModel.")
 flags.DEFINE_string("weights", None, "Checkpoint prefix when not using a SavedModel.")
 flags.DEFINE_string("kodak_dir", KODAK_DIR, "Folder of kodim*.png.")
-flags.DEFINE_integer("images", 0, "Kodak images to code in wavefront order (0: all).")
+flags.DEFINE_integer("images", 0, "Kodak images to code in wavefront order (0: all, "
+                     "-1: none).")
 flags.DEFINE_bool("fourk", True, "Also code a 3840x2160 image tiled from Kodak.")
+flags.DEFINE_bool("eightk", False, "Also code a 7680x4320 image tiled from Kodak.")
+flags.DEFINE_bool("compare_tiling", False, "Code each image with the same weights "
+                  "rebuilt with each of --tilings (see the module docstring).")
+flags.DEFINE_list("tilings", ["0", "1024"], "tile_pixels of --compare_tiling (0: untiled).")
 flags.DEFINE_integer("raster_images", 1, "Kodak images to code in both orders (0: none).")
 flags.DEFINE_integer("raster_crop", 128,
                      "Top-left crop (pixels, square) of the raster comparison images; "
@@ -67,22 +78,26 @@ def kodak_files():
   return [os.path.join(FLAGS.kodak_dir, f) for f in files]
 
 
-def fourk_image():
-  """uint8 [2160, 3840, 3]: the landscape Kodak images (768x512) tiled in
-  file order, 5 across and 5 down (row-major), cut to 2160 rows."""
+def large_image(height, width):
+  """uint8 [height, width, 3]: the landscape Kodak images (768x512) tiled in
+  file order, row-major (cycling through them), cut to height x width."""
   import numpy as np
   from nlaic_tf.io import read_image
   tiles = [im for im in map(read_image, kodak_files()) if im.shape[:2] == (512, 768)]
-  rows, cols = -(-FOURK[0] // 512), -(-FOURK[1] // 768)
+  rows, cols = -(-height // 512), -(-width // 768)
   grid = [np.concatenate([tiles[(r * cols + c) % len(tiles)] for c in range(cols)], 1)
           for r in range(rows)]
-  return np.concatenate(grid, 0)[:FOURK[0], :FOURK[1]]
+  return np.concatenate(grid, 0)[:height, :width]
 
 
 def case_image(case):
-  """The uint8 [H, W, 3] image of a case: {"image": path or "4k", "crop": int}."""
+  """The uint8 [H, W, 3] image of a case: {"image": path or a key of LARGE,
+  "crop": int}."""
   from nlaic_tf.io import read_image
-  image = fourk_image() if case["image"] == "4k" else read_image(case["image"])
+  if case["image"] in LARGE:
+    image = large_image(*LARGE[case["image"]])
+  else:
+    image = read_image(case["image"])
   crop = case.get("crop") or 0
   return image[:crop, :crop] if crop else image
 
@@ -111,19 +126,28 @@ def model_source():
   return dict(config=FLAGS.config, weights=FLAGS.weights)
 
 
-def load(source, raster):
-  """-> (codec with encode/decode, model id hex)."""
+def load(source, raster, tile_pixels=None):
+  """-> (codec with encode/decode, model id hex). tile_pixels: None for the
+  codec as the source has it, else the weights rebuilt with this tiling."""
   from nlaic_tf import zoo
   from nlaic_tf.models import ModelConfig
-  if "saved_model" in source and not raster:
-    codec = zoo.load_codec(source["saved_model"])
-  elif "saved_model" in source:
+  from nlaic_tf.models.codec import NLAICCodec
+  from nlaic_tf.transforms.tiling import DEFAULT_TILE_PIXELS
+  rebuild = raster or tile_pixels is not None
+  if "saved_model" in source and not rebuild:
+    return _with_id(zoo.load_codec(source["saved_model"]))
+  if "saved_model" in source:
     config = ModelConfig.from_json(
         json.dumps(zoo.read_model_info(source["saved_model"])["config"]))
     weights = os.path.join(source["saved_model"], "variables", "variables")
-    codec = zoo.build_codec(config, weights, raster=True)
   else:
-    codec = zoo.build_codec(source["config"], source["weights"], raster=raster)
+    config, weights = source["config"], source["weights"]
+  tile_pixels = DEFAULT_TILE_PIXELS if tile_pixels is None else tile_pixels
+  return _with_id(NLAICCodec(zoo.build_model(config, weights), raster=raster,
+                             tile_pixels=tile_pixels))
+
+
+def _with_id(codec):
   return codec, codec.model_id.numpy().hex()
 
 
@@ -171,7 +195,7 @@ def measure(case):
   from nlaic_tf.evaluation import metrics
   if FLAGS.threads:
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
-  codec, model_id = load(case["source"], case["raster"])
+  codec, model_id = load(case["source"], case["raster"], case.get("tile_pixels"))
   image = case_image(case)
   quality = tf.constant(FLAGS.quality, tf.float32)
   warm = np.zeros([64, 64, 3], np.uint8) + 128
@@ -195,9 +219,17 @@ def measure(case):
       encode_s=min(encode_s[1:] or encode_s), decode_s=min(decode_s[1:] or decode_s),
       first_encode_s=first_encode_s, first_decode_s=first_decode_s,
       bpp=metrics.bpp(len(bitstream), height, width), exact=bool(exact),
+      psnr=metrics.psnr(image, reconstruction), tiles=_tiles_label(case),
       steps=sequential_steps(codec.config_json.numpy().decode(), height, width,
                              case["raster"]),
       peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.)
+
+
+def _tiles_label(case):
+  """How a case's transforms run: "as is" (the source's codec), "off" or the
+  tile size in pixels."""
+  tile_pixels = case.get("tile_pixels")
+  return "as is" if tile_pixels is None else (str(tile_pixels) if tile_pixels else "off")
 
 
 def run_child(case):
@@ -214,11 +246,14 @@ def run_child(case):
 def cases(source):
   """All cases of this run, as JSON-able dicts."""
   files = kodak_files()
-  chosen = files[:FLAGS.images] if FLAGS.images else files
+  chosen = [] if FLAGS.images < 0 else files[:FLAGS.images] if FLAGS.images else files
   out = [dict(name=os.path.basename(f), group="kodak", image=f, raster=False)
          for f in chosen]
-  if FLAGS.fourk:
-    out.append(dict(name="kodak-tiled-4k", group="4k", image="4k", raster=False))
+  out += [dict(name=f"kodak-tiled-{key}", group=key, image=key, raster=False)
+          for key, wanted in (("4k", FLAGS.fourk), ("8k", FLAGS.eightk)) if wanted]
+  if FLAGS.compare_tiling:
+    out = [dict(case, group="tiling", tile_pixels=int(tile_pixels))
+           for case in out for tile_pixels in FLAGS.tilings]
   for f in files[:FLAGS.raster_images]:
     crop = FLAGS.raster_crop
     name = os.path.basename(f) + (f" crop {crop}" if crop else "")
@@ -230,13 +265,15 @@ def cases(source):
 
 
 def print_tables(rows):
-  print(f"{'image':<26} {'order':<9} {'size':>9} {'steps':>7} {'encode s':>9} "
-        f"{'decode s':>9} {'1st enc':>8} {'1st dec':>8} {'bpp':>7} {'peak MB':>8} exact")
+  print(f"{'image':<26} {'order':<9} {'tiles':>5} {'size':>9} {'steps':>7} {'encode s':>9} "
+        f"{'decode s':>9} {'1st enc':>8} {'1st dec':>8} {'bpp':>7} {'PSNR':>6} "
+        f"{'peak MB':>8} exact")
   for r in rows:
     print(f"{r['name']:<26} {'raster' if r['raster'] else 'wavefront':<9} "
-          f"{r['width']:>4}x{r['height']:<4} {r['steps']:>7} {r['encode_s']:>9.3f} "
-          f"{r['decode_s']:>9.3f} {r['first_encode_s']:>8.3f} {r['first_decode_s']:>8.3f} "
-          f"{r['bpp']:>7.4f} {r['peak_mb']:>8.0f} {'yes' if r['exact'] else 'NO'}")
+          f"{r['tiles']:>5} {r['width']:>4}x{r['height']:<4} {r['steps']:>7} "
+          f"{r['encode_s']:>9.3f} {r['decode_s']:>9.3f} {r['first_encode_s']:>8.3f} "
+          f"{r['first_decode_s']:>8.3f} {r['bpp']:>7.4f} {r['psnr']:>6.2f} "
+          f"{r['peak_mb']:>8.0f} {'yes' if r['exact'] else 'NO'}")
   kodak = [r for r in rows if r["group"] == "kodak"]
   if kodak:
     n = len(kodak)
@@ -254,6 +291,26 @@ def print_tables(rows):
       print(f"raster / wavefront on {name}: steps {raster['steps'] / wave['steps']:.1f}x, "
             f"encode {raster['encode_s'] / wave['encode_s']:.1f}x, "
             f"decode {raster['decode_s'] / wave['decode_s']:.1f}x")
+  tiling = {}
+  for r in rows:
+    if r["group"] == "tiling":
+      tiling.setdefault(r["name"], {})[r["tiles"] == "off"] = r
+  for name, pair in tiling.items():
+    if len(pair) == 2:
+      tiled, whole = pair[False], pair[True]
+      print(f"tiled ({tiled['tiles']} px) / untiled on {name}: peak memory "
+            f"{tiled['peak_mb'] / whole['peak_mb']:.2f}x, encode "
+            f"{tiled['encode_s'] / whole['encode_s']:.2f}x, decode "
+            f"{tiled['decode_s'] / whole['decode_s']:.2f}x, bpp "
+            f"{100 * (tiled['bpp'] / whole['bpp'] - 1):+.2f} %, PSNR "
+            f"{tiled['psnr'] - whole['psnr']:+.3f} dB")
+  kodak_pairs = [pair for name, pair in tiling.items()
+                 if len(pair) == 2 and name.startswith("kodim")]
+  if kodak_pairs:
+    total = lambda key, whole: sum(pair[whole][key] for pair in kodak_pairs)
+    print(f"tiled / untiled over {len(kodak_pairs)} Kodak image(s): encode "
+          f"{total('encode_s', False) / total('encode_s', True):.3f}x, decode "
+          f"{total('decode_s', False) / total('decode_s', True):.3f}x")
   if not all(r["exact"] for r in rows):
     print("ERROR: some decodes differ from the encoder's reconstruction")
   if len({r["model_id"] for r in rows}) > 1:
@@ -272,6 +329,7 @@ def main(argv):
     print(f"  {case['name']} ({'raster' if case['raster'] else 'wavefront'}) ...",
           file=sys.stderr, flush=True)
     rows.append(run_child(case))
+    print("row " + json.dumps(rows[-1]), file=sys.stderr, flush=True)  # kept if stopped
   print_tables(rows)
   return 0 if all(r["exact"] for r in rows) else 1
 
