@@ -1,9 +1,10 @@
-"""NLAM, (sparse) non-local block and masked 3D convolution."""
+"""NLAM, (sparse) non-local block, masked 3D convolution and the sub-pixel
+transposed convolution."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from nlaic_tf.layers import NLAM, MaskedConv3D, NonLocalBlock
+from nlaic_tf.layers import NLAM, MaskedConv3D, NonLocalBlock, SubpixelConv2DTranspose
 from nlaic_tf.layers.masked_conv3d import causal_mask, causal_offsets
 from nlaic_tf.layers.nonlocal_block import attention_bytes
 
@@ -114,3 +115,38 @@ def test_causal_matrix_matches_convolution():
     patch = [padded[c + 1 + dc, h + 1 + dh, w + 1 + dw] for dc, dh, dw in conv.offsets]
     value = np.array(patch) @ conv.causal_matrix().numpy() + conv.bias.numpy()
     np.testing.assert_allclose(value, full[c, h, w], atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 5, 7])
+def test_subpixel_deconv_equals_conv2d_transpose(kernel_size):
+  """Same variables, same outputs (to float rounding) as Keras' layer,
+  on odd sizes, with a gradient that agrees too."""
+  reference = tf.keras.layers.Conv2DTranspose(6, kernel_size, 2, "same")
+  layer = SubpixelConv2DTranspose(6, kernel_size)
+  x = tf.random.stateless_normal([2, 7, 9, 4], seed=[1, kernel_size])
+  reference(x), layer(x)
+  assert [v.shape for v in layer.weights] == [v.shape for v in reference.weights]
+  layer.set_weights([np.random.default_rng(kernel_size).normal(size=v.shape)
+                     for v in reference.weights])
+  reference.set_weights(layer.get_weights())
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(x)
+    outputs = [reference(x), layer(x)]
+  assert outputs[1].shape == (2, 14, 18, 6)
+  np.testing.assert_allclose(outputs[1], outputs[0], atol=1e-5)
+  for grads in zip(*(tape.gradient(out, [x, lay.kernel])
+                     for out, lay in zip(outputs, (reference, layer)))):
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5, atol=1e-4)
+
+
+def test_subpixel_deconv_reads_conv2d_transpose_checkpoints(tmp_path):
+  """The main synthesis' upsamplings were Keras Conv2DTranspose layers:
+  checkpoints written then load unchanged."""
+  x = tf.random.stateless_normal([1, 4, 4, 3], seed=[2, 0])
+  old = tf.keras.Sequential([tf.keras.layers.Conv2DTranspose(5, 5, 2, "same")])
+  old(x)
+  path = tf.train.Checkpoint(model=old).write(str(tmp_path / "ckpt"))
+  new = tf.keras.Sequential([SubpixelConv2DTranspose(5, 5)])
+  new(x)
+  tf.train.Checkpoint(model=new).read(path).assert_consumed()
+  np.testing.assert_allclose(new(x), old(x), atol=1e-5)

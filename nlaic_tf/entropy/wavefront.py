@@ -87,14 +87,17 @@ def code_latents(parameters, schedule, features, code_step, handle):
     indexes, mu = parameters(patches, tf.gather(features, positions), prepared)
     handle, symbols = code_step(handle, indexes, mu, positions)
     y_hat = tf.cast(symbols, mu.dtype) + mu
+    # The context reads the volume, so every step writes a new one (a copy);
+    # what is only returned goes to a TensorArray (no copy per step).
     volume = tf.tensor_scatter_nd_update(volume, centres[:, None], y_hat)
-    coded = tf.tensor_scatter_nd_update(coded, positions[:, None],
-                                        tf.stack([indexes, symbols], 1))
-    return t + 1, handle, volume, coded
+    return t + 1, handle, volume, coded.write(t, tf.stack([indexes, symbols], 1))
 
   volume = tf.zeros([(c + 2 * p) * hp * wp], parameters.dtype)
-  coded = tf.zeros([c * h * w, 2], tf.int32)
+  coded = tf.TensorArray(tf.int32, size=schedule.num_steps, infer_shape=False,
+                         element_shape=[None, 2])
   _, handle, volume, coded = tf.while_loop(
       lambda t, *_: t < schedule.num_steps, body, (0, handle, volume, coded))
+  # Steps in order are the elements in schedule order: back to raster order.
+  coded = tf.scatter_nd(schedule.order[:, None], coded.concat(), [c * h * w, 2])
   y_hat = tf.cast(tf.gather(volume, padded_index), tf.float32)
   return handle, y_hat, coded[:, 0], coded[:, 1]

@@ -1,7 +1,8 @@
 """Main analysis (image -> y, 16x down) and synthesis (y -> image) transforms."""
 import tensorflow as tf
 
-from nlaic_tf.layers import NLAM, RateModulation, ResidualBlock
+from nlaic_tf.layers import (NLAM, RateModulation, ResidualBlock,
+                             SubpixelConv2DTranspose)
 
 
 def apply(transform, x, quality):
@@ -23,8 +24,7 @@ def _conv(filters, name):
 
 
 def _deconv(filters, name):
-  return tf.keras.layers.Conv2DTranspose(
-      filters, 5, strides=2, padding="same", name=name)
+  return SubpixelConv2DTranspose(filters, 5, name=name)
 
 
 def float32_output(name):
