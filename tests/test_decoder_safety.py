@@ -32,9 +32,16 @@ def test_small_file_claiming_a_large_image_fails_fast(tiny_codec, stream, size):
 
 
 def test_stream_that_runs_out_fails_in_the_wavefront_loop(tiny_codec, stream):
-  """z intact, y cut in half: rejected after some steps, not after a hang."""
+  """z intact, y cut to 4 bytes: the decoder soon reads the 0xFF padding, whose
+  improbable symbols trip the guard inside the loop, not after a hang. Cut in
+  half, the rest may decode to cheap symbols that stay within the bound (it
+  is conservative) until the end, where the symbols check rejects the file
+  (seen in one of three runs of the randomly initialised tiny model)."""
   z, y = _split(stream)
   with pytest.raises(BitstreamError, match="y stream ends before its data"):
+    api.decompress(with_streams(stream, z, y[:4]), tiny_codec)
+  with pytest.raises(BitstreamError, match="y stream ends before its data|"
+                     "decoded symbols differ"):
     api.decompress(with_streams(stream, z, y[:len(y) // 2]), tiny_codec)
   with pytest.raises(BitstreamError, match="z stream"):
     api.decompress(with_streams(stream, z[:len(z) // 2], y), tiny_codec)

@@ -134,14 +134,16 @@ class NLAICCodec(tf.Module):
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def encode(self, image, quality):
     """-> (bitstream, y_hat [M*h*w] in coding raster order, reconstruction uint8)."""
-    return self._encode(image, quality, None)
+    return self._encode(image, quality, None, reconstruct=True)
 
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
   def encode_refined(self, image, quality, steps):
     """`encode` with `steps` of latent refinement (the result of 0 equals `encode`'s)."""
-    return self._encode(image, quality, steps)
+    return self._encode(image, quality, steps, reconstruct=True)
 
-  def _encode(self, image, quality, refine_steps):
+  def _encode(self, image, quality, refine_steps, reconstruct):
+    """-> bitstream, and with `reconstruct` also y_hat and the decoder's image
+    (a whole synthesis, which `compress` does not run)."""
     shape = tf.shape(image)
     levels = float(self.num_levels - 1)
     check = tf.debugging.Assert(
@@ -181,6 +183,8 @@ class NLAICCodec(tf.Module):
                           z_string[0], y_string,
                           FLAG_INTEGER if parameters.integer else 0,
                           container.symbols_check(indexes, symbols))
+    if not reconstruct:
+      return data
     return data, y_hat, self._synthesize(y_hat, y_shape, quality, shape[0],
                                          shape[1])
 
@@ -267,12 +271,12 @@ class NLAICCodec(tf.Module):
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def compress(self, image, quality):
     """image uint8 [H, W, 3], quality float32 [] -> container bytes (string [])."""
-    return self.encode(image, quality)[0]
+    return self._encode(image, quality, None, reconstruct=False)
 
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
   def compress_refined(self, image, quality, steps):
     """`compress` after `steps` (int32 []) of encoder-side latent refinement."""
-    return self.encode_refined(image, quality, steps)[0]
+    return self._encode(image, quality, steps, reconstruct=False)
 
   @tf.function(input_signature=[BITSTREAM_SPEC])
   def decompress(self, bitstream):

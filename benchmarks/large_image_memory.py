@@ -1,0 +1,72 @@
+"""Peak memory of `compress` and of `decompress` of one large image, each on its own.
+
+  python benchmarks/large_image_memory.py                          # shipped SavedModel, 3840x2160
+  python benchmarks/large_image_memory.py --model /tmp/export --size 4320x7680
+
+The image is the Kodak mosaic of `coding_speed.py` (landscape Kodak images
+tiled in file order). The model is loaded and warmed up on a 64x64 image,
+then the peak resident memory (VmHWM, reset through /proc/self/clear_refs
+before each call, so Linux only) is printed after loading, after `compress`
+and after `decompress`, with each call's time, the file size and the PSNR.
+`coding_speed.py` reports one peak for a whole process instead.
+"""
+import math
+import os
+import sys
+import time
+
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import coding_speed  # noqa: E402  (the Kodak mosaic and its flags)
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("size", "2160x3840", "HEIGHTxWIDTH of the mosaic.")
+
+
+def _status_mb(field):
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith(field + ":"):
+        return int(line.split()[1]) // 1024
+  raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak():
+  with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+
+
+def _timed_peak(function, *args):
+  _reset_peak()
+  start = time.perf_counter()
+  result = function(*args).numpy()
+  return result, time.perf_counter() - start, _status_mb("VmHWM")
+
+
+def main(argv):
+  del argv
+  import numpy as np
+  if FLAGS.threads:
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+  height, width = map(int, FLAGS.size.split("x"))
+  image = coding_speed.large_image(height, width)
+  from nlaic_tf import zoo
+  codec = zoo.load_codec(FLAGS.model or zoo.default_model_dir())
+  quality = np.float32(FLAGS.quality)
+  codec.decompress(codec.compress(image[:64, :64], quality))
+  print(f"model {FLAGS.model or zoo.default_model_dir()}, {width}x{height}, "
+        f"quality {FLAGS.quality:g}")
+  print(f"loaded and warmed up: {_status_mb('VmHWM')} MB peak")
+  data, seconds, peak = _timed_peak(codec.compress, image, quality)
+  print(f"compress:   {peak} MB peak, {seconds:.1f} s, {len(data)} bytes, "
+        f"{8 * len(data) / (height * width):.4f} bpp")
+  decoded, seconds, peak = _timed_peak(codec.decompress, data)
+  mse = np.mean((decoded.astype(np.float64) - image) ** 2)
+  print(f"decompress: {peak} MB peak, {seconds:.1f} s, PSNR "
+        f"{10 * math.log10(255 ** 2 / mse):.3f} dB")
+
+
+if __name__ == "__main__":
+  app.run(main)
