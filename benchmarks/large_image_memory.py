@@ -10,7 +10,6 @@ before each call, so Linux only) is printed after loading, after `compress`
 and after `decompress`, with each call's time, the file size and the PSNR.
 `coding_speed.py` reports one peak for a whole process instead.
 """
-import math
 import os
 import sys
 import time
@@ -53,19 +52,19 @@ def main(argv):
   height, width = map(int, FLAGS.size.split("x"))
   image = coding_speed.large_image(height, width)
   from nlaic_tf import zoo
-  codec = zoo.load_codec(FLAGS.model or zoo.default_model_dir())
+  from nlaic_tf.evaluation import metrics
+  model_dir = FLAGS.model or zoo.default_model_dir()
+  codec = zoo.load_codec(model_dir)
   quality = np.float32(FLAGS.quality)
   codec.decompress(codec.compress(image[:64, :64], quality))
-  print(f"model {FLAGS.model or zoo.default_model_dir()}, {width}x{height}, "
-        f"quality {FLAGS.quality:g}")
+  print(f"model {model_dir}, {width}x{height}, quality {FLAGS.quality:g}")
   print(f"loaded and warmed up: {_status_mb('VmHWM')} MB peak")
   data, seconds, peak = _timed_peak(codec.compress, image, quality)
   print(f"compress:   {peak} MB peak, {seconds:.1f} s, {len(data)} bytes, "
-        f"{8 * len(data) / (height * width):.4f} bpp")
+        f"{metrics.bpp(len(data), height, width):.4f} bpp")
   decoded, seconds, peak = _timed_peak(codec.decompress, data)
-  mse = np.mean((decoded.astype(np.float64) - image) ** 2)
   print(f"decompress: {peak} MB peak, {seconds:.1f} s, PSNR "
-        f"{10 * math.log10(255 ** 2 / mse):.3f} dB")
+        f"{metrics.psnr(image, decoded):.3f} dB")
 
 
 if __name__ == "__main__":
