@@ -2,8 +2,11 @@
 
   python benchmarks/large_image_memory.py                          # shipped SavedModel, 3840x2160
   python benchmarks/large_image_memory.py --model /tmp/export --size 4320x7680
+  python benchmarks/large_image_memory.py --weights saved_models/nlaic_small/variables/variables
 
-The image is the Kodak mosaic of `coding_speed.py` (landscape Kodak images
+`--weights` (with `--config`) builds the codec in Python from a checkpoint
+instead of loading a SavedModel: the code of this checkout, without the
+SavedModel's deserialized functions. The image is the Kodak mosaic of `coding_speed.py` (landscape Kodak images
 tiled in file order). The model is loaded and warmed up on a 64x64 image,
 then the peak resident memory (VmHWM, reset through /proc/self/clear_refs
 before each call, so Linux only) is printed after loading, after `compress`
@@ -53,8 +56,12 @@ def main(argv):
   image = coding_speed.large_image(height, width)
   from nlaic_tf import zoo
   from nlaic_tf.evaluation import metrics
-  model_dir = FLAGS.model or zoo.default_model_dir()
-  codec = zoo.load_codec(model_dir)
+  if FLAGS.weights:
+    model_dir = f"{FLAGS.weights} (configuration {FLAGS.config}, built in Python)"
+    codec = zoo.build_codec(FLAGS.config, FLAGS.weights)
+  else:
+    model_dir = FLAGS.model or zoo.default_model_dir()
+    codec = zoo.load_codec(model_dir)
   quality = np.float32(FLAGS.quality)
   codec.decompress(codec.compress(image[:64, :64], quality))
   print(f"model {model_dir}, {width}x{height}, quality {FLAGS.quality:g}")

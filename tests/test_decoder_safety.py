@@ -48,9 +48,15 @@ def test_stream_that_runs_out_fails_in_the_wavefront_loop(tiny_codec, stream):
 
 
 def test_unread_data_after_a_stream_is_an_error(tiny_codec, stream):
+  """Zeros first: the decoder reads the zeros that a stream leaves implicit,
+  so the last symbols decode as encoded and only the unread rest is wrong
+  (bytes right after the stream could change them, and the symbols check
+  would fire first)."""
+  from nlaic_tf.entropy.stream_guard import PAD_ZEROS
   z, y = _split(stream)
   with pytest.raises(BitstreamError, match="y stream has data after its last"):
-    api.decompress(with_streams(stream, z, y + bytes([7]) * 16), tiny_codec)
+    api.decompress(with_streams(stream, z, y + bytes(PAD_ZEROS) + bytes([7]) * 16),
+                   tiny_codec)
 
 
 def test_pixel_limit_names_the_option(tiny_codec, stream):
@@ -89,3 +95,23 @@ def test_fuzzed_files_decode_or_raise_bitstream_error(tiny_codec):
   kinds = {k for k, outcome in counts if outcome == "rejected"}
   assert {"size", "split", "random", "empty", "truncate", "flip"} <= kinds
   assert slowest < 5, (slowest, kind)
+
+
+def test_escape_bits_are_counted_exactly_in_a_graph():
+  """An escaped value with Elias-gamma number 2^k carries 2k + 2 bits after
+  the escape symbol. Computed as log(x) / log(2) in a tf.function, k came out
+  one short for some powers of two, and a valid file with many such escapes
+  failed with "data after its last symbol"."""
+  import tensorflow as tf
+  from nlaic_tf.entropy.stream_guard import CodingTables
+  tables = CodingTables([-16, 0, 16384, 32768, 49152, 65536])  # escape: symbol 3
+  ks = np.arange(0, 30)
+  values = np.concatenate([3 + 2 ** ks - 1, -(2 ** ks)]).astype(np.int32)
+  bounds = tf.function(lambda v: tables.bits_bounds(tf.zeros_like(v), v))
+  low, up = (float(b) for b in bounds(tf.constant(values)))
+  gamma_bits = 2. * np.concatenate([ks, ks]) + 2.
+  margin = 2. ** -16
+  expected_low = np.sum(-np.log2(.25 + margin) - gamma_bits * np.log2(.5 + margin))
+  expected_up = np.sum(-np.log2(.25 - margin) - gamma_bits * np.log2(.5 - margin))
+  assert low == pytest.approx(expected_low, abs=1e-6)
+  assert up == pytest.approx(expected_up, abs=1e-6)

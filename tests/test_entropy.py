@@ -17,19 +17,27 @@ def test_wavefront_respects_every_causal_dependency(k):
   assert wavefront_coefficients(11) == (36, 6, 1)
 
 
+@pytest.mark.parametrize("k", [1, 3, 5, 11])
 @pytest.mark.parametrize("raster", [False, True])
-def test_schedule_covers_each_element_once(raster):
-  s = WavefrontSchedule(5, 4, 3, 5, raster=raster)
-  order = s.order.numpy()
-  assert sorted(order) == list(range(60))
-  assert int(tf.reduce_sum(s.counts)) == 60
-  assert int(s.num_steps) == (60 if raster else 9 * 3 + 3 * 2 + 4 + 1)
-  starts, counts = s.starts.numpy(), s.counts.numpy()
-  c, h, w = np.unravel_index(order, (4, 3, 5))
-  a, b, d = (15, 5, 1) if raster else (9, 3, 1)
+@pytest.mark.parametrize("shape", [(4, 3, 5), (1, 1, 1), (3, 7, 2), (20, 2, 9)])
+def test_schedule_covers_each_element_once_in_step_order(k, raster, shape):
+  """Step t codes exactly the elements with a*c + b*h + w = t, in raster
+  order (the order files were written in), at most `max_count` of them."""
+  s = WavefrontSchedule(k, *shape, raster=raster)
+  n_c, n_h, n_w = shape
+  a, b, d = ((n_h * n_w, n_w, 1) if raster else wavefront_coefficients(k))
+  c, h, w = np.unravel_index(np.arange(n_c * n_h * n_w), shape)
   t = a * c + b * h + d * w
+  assert int(s.num_steps) == t.max() + 1
+  seen = []
   for step in range(int(s.num_steps)):
-    assert (t[starts[step]:starts[step] + counts[step]] == step).all()
+    positions, channel, row, column = (v.numpy() for v in s.positions(step))
+    np.testing.assert_array_equal(positions, np.flatnonzero(t == step))
+    np.testing.assert_array_equal((channel, row, column),
+                                  np.unravel_index(positions, shape))
+    assert len(positions) <= int(s.max_count)
+    seen.extend(positions)
+  assert sorted(seen) == list(range(n_c * n_h * n_w))
 
 
 def test_no_context_is_one_step():

@@ -45,13 +45,27 @@ def adler32(string):
   return b * 65536 + a
 
 
+def _shift_tables(power):
+  """int64 [4, 256]: [j, v] = a register whose byte j is v (other bytes
+  zero) after 2^power zero bytes; the XOR of the columns of v's bits."""
+  columns = tf.reshape(tf.gather(tf.constant(_SHIFT_COLUMNS), power), [4, 1, 8])
+  values = tf.range(256, dtype=tf.int64)[None, :]
+  tables = tf.zeros([4, 256], tf.int64)
+  for bit in range(8):
+    set_bit = tf.bitwise.bitwise_and(tf.bitwise.right_shift(values, bit), 1)
+    tables = tf.bitwise.bitwise_xor(tables, set_bit * columns[:, :, bit])
+  return tables
+
+
 def _zero_shift(registers, power):
-  """CRC registers int64 [m] (32-bit values) after 2^power zero bytes."""
-  columns = tf.gather(tf.constant(_SHIFT_COLUMNS), power)
-  out = tf.zeros_like(registers)
-  for bit in range(32):
-    set_bit = tf.bitwise.bitwise_and(tf.bitwise.right_shift(registers, bit), 1)
-    out = tf.bitwise.bitwise_xor(out, set_bit * columns[bit])
+  """CRC registers int64 [m] (32-bit values) after 2^power zero bytes: one
+  table lookup per register byte (few temporaries of m values each)."""
+  tables = _shift_tables(power)
+  out = None
+  for j in range(4):
+    byte = tf.bitwise.bitwise_and(tf.bitwise.right_shift(registers, 8 * j), 255)
+    part = tf.gather(tables[j], byte)
+    out = part if out is None else tf.bitwise.bitwise_xor(out, part)
   return out
 
 

@@ -89,12 +89,30 @@ class CodingTables:
     p = freq * tf.pow(tf.constant(2., tf.float64), -tf.gather(self.precision, indexes))
     low = -tf.math.log(p + _MARGIN)
     up = -tf.math.log(tf.maximum(p - _MARGIN, 2. ** -32))
-    gamma = tf.cast(tf.where(values < 0, -values, values - escape + 1), tf.float64)
-    binary = tf.where(escaped, 2. * tf.floor(tf.math.log(tf.maximum(gamma, 1.)) /
-                                            _LN2) + 2., 0.)
+    value = tf.cast(values, tf.float64)
+    gamma = tf.where(values < 0, -value, value - tf.cast(escape, tf.float64) + 1.)
+    binary = tf.where(escaped, 2. * _floor_log2(tf.maximum(gamma, 1.)) + 2., 0.)
     low += binary * -math.log(.5 + _MARGIN)
     up += binary * -math.log(.5 - _MARGIN)
     return tf.reduce_sum(low) / _LN2, tf.reduce_sum(up) / _LN2
+
+
+def _floor_log2(x):
+  """floor(log2(x)) of float64 integers x >= 1, exactly: the binary exponent.
+
+  Not log(x) / log(2): graph optimizations rewrite that as log(x) * (1 / log(2)),
+  which gives 0.999... for x = 2, and each escape would lose 2 bits.
+  """
+  exponent = tf.bitwise.right_shift(tf.bitcast(x, tf.int64), 52) - 1023
+  return tf.cast(exponent, tf.float64)
+
+
+def _ff_bytes(count, chunk=b"\xff" * 4096):
+  """A string of `count` (int32 []) 0xFF bytes, built from 4 KB pieces (a
+  string element per byte would take 32 bytes of memory per byte)."""
+  return tf.strings.join([
+      tf.strings.reduce_join(tf.fill([count // len(chunk)], chunk)),
+      tf.strings.substr(chunk, 0, count % len(chunk))])
 
 
 def padding_bytes(length, max_call_symbols):
@@ -129,9 +147,8 @@ class GuardedDecoder:
     `max_call_symbols` symbols (int32 [])."""
     pad = padding_bytes(tf.strings.length(self.string),
                         tf.cast(max_call_symbols, tf.int32))
-    padded = tf.strings.join([
-        self.string, tf.strings.reduce_join(tf.fill([PAD_ZEROS], b"\x00")),
-        tf.strings.reduce_join(tf.fill([pad - PAD_ZEROS], b"\xff"))])
+    padded = tf.strings.join(
+        [self.string, b"\x00" * PAD_ZEROS, _ff_bytes(pad - PAD_ZEROS)])
     handle = tfc.create_range_decoder(padded, self.tables.cdf)
     zero = tf.constant(0., tf.float64)
     return handle, zero, zero

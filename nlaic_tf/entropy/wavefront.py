@@ -7,6 +7,10 @@ For a type-A k x k x k mask (p = k // 2) every causal neighbour
 can be coded together: a*(C-1) + b*(H-1) + W sequential steps instead of C*H*W.
 Raster order (a, b) = (H*W, W) is the one-element-per-step special case.
 
+The elements of a step are computed in closed form when the step runs
+(`WavefrontSchedule.positions`), so nothing the size of the volume is sorted
+or enumerated ahead of the loop.
+
 `code_latents` is the single loop that encoder and decoder both run: the
 entropy parameters of every element are computed with the same ops, shapes
 and order on both sides, only the range-coder call differs.
@@ -27,28 +31,62 @@ def wavefront_coefficients(kernel_size):
   return p * (b + 1) + 1, b, 1
 
 
+def _ceil_div(x, y):
+  """ceil(x / y) of int32 tensors, y > 0 (x may be negative)."""
+  return -((-x) // y)
+
+
 class WavefrontSchedule:
   """Coding order of a [channels, height, width] volume (dynamic sizes allowed).
 
-  Attributes (int32 tensors):
-    order: [C*H*W] raster indices (c*H*W + h*W + w) sorted by step.
-    starts, counts: [num_steps] slice of `order` coded at each step.
-    num_steps: scalar.
+  Attributes (int32 scalar tensors):
+    shape: (C, H, W).
+    num_steps: number of sequential steps.
+    max_count: an upper bound of the elements coded in one step.
+  `positions(t)` gives the elements of step t.
   """
 
   def __init__(self, kernel_size, channels, height, width, raster=False):
     self.kernel_size = int(kernel_size)
     self.shape = tuple(tf.cast(s, tf.int32) for s in (channels, height, width))
     c, h, w = self.shape
-    a, b, d = (h * w, w, 1) if raster else wavefront_coefficients(kernel_size)
-    grid_c, grid_h, grid_w = tf.meshgrid(
-        tf.range(c), tf.range(h), tf.range(w), indexing="ij")
-    step = tf.reshape(a * grid_c + b * grid_h + d * grid_w, [-1])
-    self.num_steps = a * (c - 1) + b * (h - 1) + d * (w - 1) + 1
-    self.order = tf.argsort(step, stable=True)
-    self.counts = tf.math.bincount(step, minlength=self.num_steps,
-                                   maxlength=self.num_steps, dtype=tf.int32)
-    self.starts = tf.cumsum(self.counts, exclusive=True)
+    if raster:
+      self.coefficients = (h * w, w, 1)
+    else:
+      self.coefficients = tuple(
+          tf.constant(v, tf.int32) for v in wavefront_coefficients(kernel_size))
+    a, b, d = self.coefficients
+    self.all_at_once = wavefront_coefficients(kernel_size)[0] == 0 and not raster
+    if self.all_at_once:
+      self.num_steps = tf.constant(1, tf.int32)
+      self.max_count = c * h * w
+    else:
+      self.num_steps = a * (c - 1) + b * (h - 1) + d * (w - 1) + 1
+      # At most this many channels and rows meet one step (d = 1: a row
+      # meets a step in at most one element).
+      self.max_count = (tf.minimum(c, (b * (h - 1) + w - 1) // a + 1) *
+                        tf.minimum(h, (w - 1) // b + 1))
+
+  def positions(self, t):
+    """Raster indices (c*H*W + h*W + w, int32 [n], ascending) of the elements
+    coded at step `t`, and their (c, h, w) as three int32 [n]."""
+    c, h, w = self.shape
+    if self.all_at_once:
+      index = tf.range(c * h * w)
+      return index, index // (h * w), index // w % h, index % w
+    a, b, _ = self.coefficients
+    # Channels whose elements can reach step t, then in each the rows
+    # 0 <= t - a*c - b*row < W.
+    first = tf.maximum(0, _ceil_div(t - b * (h - 1) - (w - 1), a))
+    last = tf.minimum(c - 1, t // a)
+    channels = tf.range(first, last + 1)
+    rest = t - a * channels
+    rows = tf.ragged.range(tf.maximum(0, _ceil_div(rest - (w - 1), b)),
+                           tf.minimum(h - 1, rest // b) + 1)
+    row = rows.flat_values
+    channel = tf.gather(channels, rows.value_rowids())
+    column = t - a * channel - b * row
+    return (channel * h + row) * w + column, channel, row, column
 
 
 def code_latents(parameters, schedule, features, code_step, handle):
@@ -71,18 +109,13 @@ def code_latents(parameters, schedule, features, code_step, handle):
   p = schedule.kernel_size // 2
   c, h, w = schedule.shape
   hp, wp = h + 2 * p, w + 2 * p
-  grid_c, grid_h, grid_w = tf.meshgrid(
-      tf.range(c), tf.range(h), tf.range(w), indexing="ij")
-  padded_index = tf.reshape(((grid_c + p) * hp + grid_h + p) * wp + grid_w + p,
-                            [-1])
   offsets = tf.constant(parameters.offsets)
   taps = (offsets[:, 0] * hp + offsets[:, 1]) * wp + offsets[:, 2]
   prepared = parameters.prepare()
 
   def body(t, handle, volume, coded):
-    positions = tf.slice(schedule.order, [schedule.starts[t]],
-                         [schedule.counts[t]])
-    centres = tf.gather(padded_index, positions)
+    positions, channel, row, column = schedule.positions(t)
+    centres = ((channel + p) * hp + row + p) * wp + column + p
     patches = tf.gather(volume, centres[:, None] + taps[None, :])
     indexes, mu = parameters(patches, tf.gather(features, positions), prepared)
     handle, symbols = code_step(handle, indexes, mu, positions)
@@ -90,14 +123,17 @@ def code_latents(parameters, schedule, features, code_step, handle):
     # The context reads the volume, so every step writes a new one (a copy);
     # what is only returned goes to a TensorArray (no copy per step).
     volume = tf.tensor_scatter_nd_update(volume, centres[:, None], y_hat)
-    return t + 1, handle, volume, coded.write(t, tf.stack([indexes, symbols], 1))
+    return t + 1, handle, volume, coded.write(
+        t, tf.stack([positions, indexes, symbols], 1))
 
   volume = tf.zeros([(c + 2 * p) * hp * wp], parameters.dtype)
   coded = tf.TensorArray(tf.int32, size=schedule.num_steps, infer_shape=False,
-                         element_shape=[None, 2])
+                         element_shape=[None, 3])
   _, handle, volume, coded = tf.while_loop(
       lambda t, *_: t < schedule.num_steps, body, (0, handle, volume, coded))
-  # Steps in order are the elements in schedule order: back to raster order.
-  coded = tf.scatter_nd(schedule.order[:, None], coded.concat(), [c * h * w, 2])
-  y_hat = tf.cast(tf.gather(volume, padded_index), tf.float32)
+  coded = coded.concat()
+  # Back to raster order.
+  coded = tf.scatter_nd(coded[:, :1], coded[:, 1:], [c * h * w, 2])
+  inner = tf.reshape(volume, [c + 2 * p, hp, wp])[p:p + c, p:p + h, p:p + w]
+  y_hat = tf.cast(tf.reshape(inner, [-1]), tf.float32)
   return handle, y_hat, coded[:, 0], coded[:, 1]

@@ -32,7 +32,7 @@ from nlaic_tf.entropy.integer import IntegerParameters, supports_integer
 from nlaic_tf.entropy.parameters import FloatParameters
 from nlaic_tf.entropy.stream_guard import GuardedDecoder
 from nlaic_tf.models.refinement import refine_latents, step_size
-from nlaic_tf.transforms.tiling import DEFAULT_TILE_PIXELS, tile_geometry, tiled
+from nlaic_tf.transforms.tiling import DEFAULT_TILE_PIXELS, TiledTransform
 
 PAD_MULTIPLE = 64
 # Inputs of the codec's tf.functions and of the exported signatures.
@@ -75,9 +75,9 @@ class NLAICCodec(tf.Module):
   `supports_integer(model.config)`), or an `IntegerParameters` of `model` to
   use. Decoding follows the file's flag.
   tile_pixels: run the analysis and synthesis transforms in tiles of about
-  this many pixels square (`nlaic_tf.transforms.tiling`), so that memory grows
-  with the tile, not the image; images within one tile run untiled. 0: never
-  tile.
+  this many image pixels square (`nlaic_tf.transforms.tiling`), so that memory
+  grows with the tile, not the image, with the untiled result up to float
+  rounding; images within one tile run untiled. 0: never tile.
   """
 
   def __init__(self, model, raster=False, integer=None,
@@ -85,7 +85,8 @@ class NLAICCodec(tf.Module):
     super().__init__(name=name)
     self.model = model
     self.raster = bool(raster)
-    self.tile = tile_geometry(model.config, tile_pixels)
+    self.analysis = TiledTransform(model.analysis, tile_pixels, input_pixels=1)
+    self.synthesis = TiledTransform(model.synthesis, tile_pixels, input_pixels=16)
     self.side_model = model.side_entropy_model(compression=True)
     self.latent_model = model.scale_table.entropy_model()
     if integer is None:
@@ -113,20 +114,19 @@ class NLAICCodec(tf.Module):
     y_hat = tf.transpose(tf.reshape(y_flat, [y_shape[3], y_shape[1], y_shape[2]]),
                          [1, 2, 0])[None]
     q = tf.reshape(quality, [1])
-    x_hat = self._transform(self.model.synthesize, y_hat / self.model.gains(q),
-                            q, 16., 3)
-    x_hat = x_hat[0, :height, :width, :]
-    return tf.cast(tf.round(tf.clip_by_value(x_hat, 0., 1.) * 255.), tf.uint8)
+    x_hat = self.synthesis(
+        y_hat / self.model.gains(q), q, dtype=tf.uint8,
+        finish=lambda x: tf.cast(tf.round(tf.clip_by_value(x, 0., 1.) * 255.),
+                                 tf.uint8))
+    return x_hat[0, :height, :width, :]
 
-  def _transform(self, transform, x, quality, scale, channels):
-    """`transform(x, quality)` in tiles (see tile_pixels); scale: output
-    pixels per input pixel (1/16 analysis, 16 synthesis)."""
-    if self.tile is None:
-      return transform(x, quality)
-    core, margin = self.tile
-    unit = 16 if scale > 1 else 1  # synthesis tiles are counted in latents
-    return tiled(lambda t: transform(t, quality), x, core // unit,
-                 margin // unit, scale, channels)
+  def _analyze(self, image, quality):
+    """uint8 [H, W, 3] -> y [1, H'/16, W'/16, M] (scaled by the gains), H' and
+    W' padded to multiples of PAD_MULTIPLE. Pixels become floats tile by tile."""
+    q = tf.reshape(quality, [1])
+    ys = self.analysis(_edge_pad(image[None], PAD_MULTIPLE), q,
+                       prepare=lambda x: tf.cast(x, tf.float32) / 255.)
+    return ys * self.model.gains(q)
 
   def _gains(self, quality):
     return self.model.gains(tf.reshape(quality, [1]))
@@ -151,13 +151,10 @@ class NLAICCodec(tf.Module):
         [f"quality must be in [0, {levels:g}] (the model's rate levels)"])
     with tf.control_dependencies([check]):
       quality = tf.identity(quality)
-    x = tf.cast(image, tf.float32)[None] / 255.
-    gains = self._gains(quality)
-    ys = self._transform(self.model.analyze, _edge_pad(x, PAD_MULTIPLE),
-                         tf.reshape(quality, [1]), 1. / 16.,
-                         self.model.config.latent_channels) * gains
+    ys = self._analyze(image, quality)
     if refine_steps is not None:
-      ys, _ = refine_latents(self.model, x, ys, gains, quality, refine_steps,
+      ys, _ = refine_latents(self.model, tf.cast(image, tf.float32)[None] / 255.,
+                             ys, self._gains(quality), quality, refine_steps,
                              step_size(quality, self.num_levels))
     y_shape = tf.shape(ys)
     z = self.model.hyper_analysis(ys)
@@ -225,7 +222,7 @@ class NLAICCodec(tf.Module):
     def decode_latents(parameters):
       return code_latents(parameters, schedule, parameters.features(z_hat),
                           decode_step,
-                          y_stream.start(tf.reduce_max(schedule.counts)))
+                          y_stream.start(schedule.max_count))
 
     integer = tf.equal(flags, FLAG_INTEGER)
     if self.integer_parameters is None:

@@ -13,9 +13,15 @@ def apply(transform, x, quality):
   `RateModulation` layers also take the quality; the container counts as
   built once its layers are.
   """
-  for layer in transform.layers:
-    x = layer(x, quality) if isinstance(layer, RateModulation) else layer(x)
+  x = apply_layers(transform.layers, x, quality)
   transform.built = True
+  return x
+
+
+def apply_layers(layers, x, quality):
+  """Runs `layers` (part of a transform, in order) on x at quality [B]."""
+  for layer in layers:
+    x = layer(x, quality) if isinstance(layer, RateModulation) else layer(x)
   return x
 
 

@@ -1,61 +1,162 @@
 """Running a transform over a large image in tiles, so that peak memory grows
-with the tile rather than with the image.
+with the tile rather than with the image, with the untiled result.
 
-A tile is a `core` x `core` block of the input plus up to `margin` of context
-on each side (clipped at the image border); the transform runs on the tile and
-only the part of its output that belongs to the core is kept. Cores and
-margins are multiples of the transforms' alignment (the sparse non-local
-windows, at every NLAM position, and the strides), so that every non-local
-window inside a core sees exactly the positions it sees in the whole image and
-every strided convolution keeps its phase.
+A transform of this package is a list of layers (`transforms.apply_layers`).
+`TiledTransform` splits it into runs, each NLAM alone and the local layers
+between them (convolutions, residual blocks, strided up- and downsamplings,
+per-channel modulations), and takes each run over the whole feature map in
+tiles: a `core` block plus up to `margin` of context on each side (clipped at
+the map's border), keeping only the output that belongs to the core.
 
-What this costs in exactness (measured in `tests/test_tiling.py` and stated in
-the README):
-- synthesis: exact up to float rounding. Its receptive field in the latent
-  (the NLAM's mask and trunk convolutions, the residual blocks and the four
-  upsamplings) is well inside one 16-latent margin, and the NLAM comes first,
-  on the decoded latents themselves;
-- analysis: the NLAM at H/16 follows the downsamplings, so the positions of a
-  non-local window next to a core edge see a margin's worth of context less
-  than in the whole image. y differs by small amounts near core edges; the
-  file is an ordinary file (the decoder needs no tiling to read it).
+- A local run's margin covers its reach (`reach`), so every kept output
+  position sees exactly the inputs it sees untiled. Cores and margins are
+  multiples of the run's total stride, so that every strided convolution keeps
+  its phase. Its core is `tile_pixels` image pixels square: the
+  full-resolution stages, whose feature maps are the largest, are bounded by
+  the tile (their tiles overlap by the small reach of convolutions only).
+- An NLAM run's cores and margins are multiples of its sparse non-local window
+  (so every window inside a tile is one of the whole map's windows, complete),
+  with a margin of at least one window and the reach of its residual blocks.
+  Its core holds `tile_pixels / 2` positions square: NLAMs sit at H/16 (or H/4)
+  where a whole 8K map fits one core. Dense attention (no window) runs untiled.
 
-Shapes: `x` is [1, H, W, C] with H and W multiples of `1 / scale` when
-scale < 1; the output is [1, H * scale, W * scale, C'].
+So tiles change results by float rounding only (a convolution over a tile of
+another shape may sum in another order); `tests/test_tiling.py` checks it.
+Between runs the whole feature map is held: for the `small` configuration at
+3840x2160 the largest is y itself (136x240x128 floats, 17 MB).
+
+Shapes: inputs are [1, H, W, C] with H and W multiples of the transform's
+total stride (the codec pads images to 64); the output is
+[1, H * scale, W * scale, C'].
 """
+import dataclasses
 import math
+from typing import Optional, Tuple
 
 import tensorflow as tf
 
-# Context each side of a tile, in image pixels, at least: one non-local window
-# of the small and medium configurations (16 latents of 16 pixels).
-MIN_MARGIN_PIXELS = 256
-DEFAULT_TILE_PIXELS = 1024
+from nlaic_tf.layers import NLAM, RateModulation, ResidualBlock
+from nlaic_tf.transforms.main import apply_layers
+
+# Image pixels of a tile's core (square) in the local runs.
+DEFAULT_TILE_PIXELS = 512
 
 
-def alignment_pixels(config):
-  """Image pixels that tile offsets must be multiples of: the least common
-  multiple of every NLAM's window in pixels and of the 64-pixel padding; None
-  when the transforms have dense (whole-image) attention, which cannot tile."""
-  factors = tuple(config.nlam_factors)
-  if factors and config.nonlocal_block_size is None:
-    return None
-  align = 64
-  for factor in factors:
-    align = math.lcm(align, factor * config.nonlocal_block_size)
-  return align
+def _round_up(value, multiple):
+  return -(-int(math.ceil(value)) // multiple) * multiple
 
 
-def tile_geometry(config, tile_pixels=DEFAULT_TILE_PIXELS):
-  """(core, margin) in image pixels for `config`, or None (no tiling).
+def reach(layers):
+  """(radius, scale) of a run of local layers.
 
-  tile_pixels is rounded up to the alignment; 0 or None turns tiling off.
+  radius: an output position depends only on input positions at most this
+  many input positions away (an upper bound, rounded up); scale: output
+  positions per input position. Raises ValueError for a layer that is not
+  local (an NLAM) or unknown here.
   """
-  align = alignment_pixels(config)
-  if not tile_pixels or align is None:
-    return None
-  round_up = lambda v: -(-int(v) // align) * align
-  return round_up(tile_pixels), round_up(MIN_MARGIN_PIXELS)
+  radius, step = 0., 1.  # step: input positions per position of the current map
+  for layer in layers:
+    if isinstance(layer, ResidualBlock):  # two stride-1 convolutions
+      radius += 2 * (layer.kernel_size // 2) * step
+    elif isinstance(layer, tf.keras.layers.Conv2DTranspose):
+      k, s = layer.kernel_size[0], layer.strides[0]
+      radius += -(-(k // 2) // s) * step  # (a stride-1 conv of the input)
+      step /= s
+    elif isinstance(layer, tf.keras.layers.Conv2D):
+      k, s, d = layer.kernel_size[0], layer.strides[0], layer.dilation_rate[0]
+      radius += ((k // 2) * d + s - 1) * step  # "same" pads one less on the left
+      step *= s
+    elif not isinstance(layer, (RateModulation, tf.keras.layers.Activation)):
+      raise ValueError(f"tiling: no known reach for layer {layer.name} "
+                       f"({type(layer).__name__})")
+  return math.ceil(radius), 1. / step
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """Consecutive layers taken over the map in tiles of `core` + `margin`
+  input positions (core None: untiled); scale: output per input positions;
+  channels: of the output."""
+  layers: Tuple[tf.keras.layers.Layer, ...]
+  core: Optional[int]
+  margin: int
+  scale: float
+  channels: int
+
+
+def plan(layers, tile_pixels, input_pixels):
+  """Splits `layers` into `Run`s with their tile sizes.
+
+  tile_pixels: core of the local runs in image pixels (0 or None: untiled);
+  input_pixels: image pixels per position of the transform's input (1 for
+  the analysis, 16 for the synthesis).
+  """
+  runs, local = [], []
+  pixels = float(input_pixels)  # image pixels per position of the current map
+  channels = None
+
+  def close_local():
+    nonlocal pixels
+    if not local:
+      return
+    radius, scale = reach(local)
+    align = max(1, round(1. / scale))  # the run's total stride
+    core = _round_up(tile_pixels / pixels, align) if tile_pixels else None
+    runs.append(Run(tuple(local), core, _round_up(radius, align), scale,
+                    channels))
+    pixels /= scale
+    local.clear()
+
+  for layer in layers:
+    channels = getattr(layer, "filters", channels)
+    if isinstance(layer, (RateModulation, tf.keras.layers.Activation)) and (
+        runs and not local):
+      # Per-position layers after an NLAM join its run.
+      runs[-1] = dataclasses.replace(runs[-1], layers=runs[-1].layers + (layer,))
+    elif not isinstance(layer, NLAM):
+      local.append(layer)
+    else:
+      close_local()
+      window = layer.block_size
+      if not tile_pixels or window is None:
+        runs.append(Run((layer,), None, 0, 1., channels))
+        continue
+      radius, _ = reach(layer.trunk + layer.mask)
+      runs.append(Run((layer,), _round_up(tile_pixels / 2, window),
+                      _round_up(max(radius, 1), window), 1., channels))
+  close_local()
+  return tuple(runs)
+
+
+class TiledTransform:
+  """A transform's layers applied run by run in tiles (see the module doc).
+
+  transform: a built transform of this package (`tf.keras.Sequential` of
+  layers, as `transforms.analysis_transform` makes).
+  """
+
+  def __init__(self, transform, tile_pixels=DEFAULT_TILE_PIXELS, input_pixels=1):
+    self.runs = plan(transform.layers, tile_pixels, input_pixels)
+
+  def __call__(self, x, quality, prepare=None, finish=None, dtype=tf.float32):
+    """x [1, H, W, C], quality [1] -> [1, H * scale, W * scale, C'].
+
+    prepare: applied to each tile of the first run's input (e.g. uint8 pixels
+    to floats), finish: to each tile of the last run's output, of `dtype`
+    (e.g. floats to uint8 pixels), so that the whole image is only ever held
+    in the small type.
+    """
+    last = len(self.runs) - 1
+    for i, run in enumerate(self.runs):
+      def transform(t, run=run, i=i):
+        if i == 0 and prepare is not None:
+          t = prepare(t)
+        t = apply_layers(run.layers, t, quality)
+        return finish(t) if i == last and finish is not None else t
+
+      x = tiled(transform, x, run.core, run.margin, run.scale, run.channels,
+                dtype if i == last else tf.float32)
+    return x
 
 
 def _pieces(length, core, margin):
@@ -71,15 +172,17 @@ def _pieces(length, core, margin):
   return count, window
 
 
-def tiled(transform, x, core, margin, scale, channels):
-  """transform applied to x in tiles (see the module docstring).
+def tiled(transform, x, core, margin, scale, channels, dtype=tf.float32):
+  """transform applied to x in tiles of `core` + `margin` (see the module doc).
 
-  transform: [1, h, w, C] -> [1, h * scale, w * scale, channels] (Python
-  callable).
-  x: [1, H, W, C]; core, margin: ints in x's pixels; scale: output pixels per
-  input pixel (1/16 for the analysis, 16 for the synthesis).
-  An x that fits one core runs untiled, as one call.
+  transform: [1, h, w, C] -> [1, h * scale, w * scale, C'] of `dtype`
+  (Python callable). Only the tiles' outputs are stitched.
+  x: [1, H, W, C]; core, margin: ints in x's positions; scale: output
+  positions per input position; channels: C'. An x that fits one core (or core None) runs
+  untiled, as one call.
   """
+  if core is None:
+    return transform(x)
   shape = tf.shape(x)
   height, width = shape[1], shape[2]
   rows, row_window = _pieces(height, core, margin)
@@ -101,7 +204,7 @@ def tiled(transform, x, core, margin, scale, channels):
 
     _, pieces = tf.while_loop(
         lambda j, _: j < cols, body,
-        (0, tf.TensorArray(x.dtype, size=cols, infer_shape=False)),
+        (0, tf.TensorArray(dtype, size=cols, infer_shape=False)),
         parallel_iterations=1)
     return tf.transpose(pieces.concat(), [1, 0, 2])
 
@@ -111,7 +214,7 @@ def tiled(transform, x, core, margin, scale, channels):
 
     _, strips = tf.while_loop(
         lambda i, _: i < rows, body,
-        (0, tf.TensorArray(x.dtype, size=rows, infer_shape=False)),
+        (0, tf.TensorArray(dtype, size=rows, infer_shape=False)),
         parallel_iterations=1)
     return strips.concat()[None]
 
