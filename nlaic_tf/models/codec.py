@@ -77,7 +77,7 @@ class NLAICCodec(tf.Module):
   tile_pixels: run the analysis and synthesis transforms in tiles of about
   this many image pixels square (`nlaic_tf.transforms.tiling`), so that memory
   grows with the tile, not the image, with the untiled result up to float
-  rounding; images within one tile run untiled. 0: never tile.
+  rounding; images up to two tiles each way run untiled. 0: never tile.
   """
 
   def __init__(self, model, raster=False, integer=None,

@@ -18,7 +18,7 @@ the map's border), keeping only the output that belongs to the core.
   (so every window inside a tile is one of the whole map's windows, complete),
   with a margin of at least one window and the reach of its residual blocks.
   Its core holds `tile_pixels / 2` positions square: NLAMs sit at H/16 (or H/4)
-  where a whole 8K map fits one core. Dense attention (no window) runs untiled.
+  where a whole 8K map fits two cores. Dense attention (no window) runs untiled.
 
 So tiles change results by float rounding only (a convolution over a tile of
 another shape may sum in another order); `tests/test_tiling.py` checks it.
@@ -178,8 +178,9 @@ def tiled(transform, x, core, margin, scale, channels, dtype=tf.float32):
   transform: [1, h, w, C] -> [1, h * scale, w * scale, C'] of `dtype`
   (Python callable). Only the tiles' outputs are stitched.
   x: [1, H, W, C]; core, margin: ints in x's positions; scale: output
-  positions per input position; channels: C'. An x that fits one core (or core None) runs
-  untiled, as one call.
+  positions per input position; channels: C'. An x no larger than two cores
+  each way (or core None) runs untiled, as one call: its tiles would overlap
+  more than they save (a Kodak image at the default 512-pixel cores).
   """
   if core is None:
     return transform(x)
@@ -218,6 +219,6 @@ def tiled(transform, x, core, margin, scale, channels, dtype=tf.float32):
         parallel_iterations=1)
     return strips.concat()[None]
 
-  out = tf.cond(tf.logical_and(rows == 1, cols == 1),
+  out = tf.cond(tf.logical_and(height <= 2 * core, width <= 2 * core),
                 lambda: transform(x), all_rows)
   return tf.ensure_shape(out, [1, None, None, channels])
