@@ -123,10 +123,10 @@ class NLAICCodec(tf.Module):
   def _analyze(self, image, quality):
     """uint8 [H, W, 3] -> y [1, H'/16, W'/16, M] (scaled by the gains), H' and
     W' padded to multiples of PAD_MULTIPLE. Pixels become floats tile by tile."""
-    q = tf.reshape(quality, [1])
-    ys = self.analysis(_edge_pad(image[None], PAD_MULTIPLE), q,
+    ys = self.analysis(_edge_pad(image[None], PAD_MULTIPLE),
+                       tf.reshape(quality, [1]),
                        prepare=lambda x: tf.cast(x, tf.float32) / 255.)
-    return ys * self.model.gains(q)
+    return ys * self._gains(quality)
 
   def _gains(self, quality):
     return self.model.gains(tf.reshape(quality, [1]))
