@@ -10,6 +10,11 @@ usage: nlaic_tf/export_lib.py and docs/serving.md.
 import os
 import sys
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# TensorFlow is imported before app.run: imported inside main, it finds no eager
+# context there (tensorflow/tensorflow#55889), so the codec's tf.functions would
+# be traced twice and the SavedModel would hold every one of them twice.
+import tensorflow  # noqa: F401  pylint: disable=unused-import
 from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
@@ -28,7 +33,6 @@ flags.DEFINE_bool("check", True,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   if not FLAGS["verbosity"].present:  # TensorFlow's save/convert INFO lines.
     logging.set_verbosity(logging.WARNING)
   from nlaic_tf import export_lib

@@ -8,6 +8,9 @@ Several GPUs or hosts: --strategy mirrored|multi_worker (docs/distributed-traini
 """
 import dataclasses
 
+# Before app.run, so that tf.init_scope finds the eager context
+# (tensorflow/tensorflow#55889; export.py says what else it breaks).
+import tensorflow as tf
 from absl import app, flags
 
 from nlaic_tf.training.options import TrainingOptions
@@ -78,7 +81,6 @@ def options_from_flags():
 
 
 def main(_):
-  import tensorflow as tf
   from nlaic_tf.models import get_config
   from nlaic_tf.training import Trainer
 

@@ -9,6 +9,12 @@ import os
 import subprocess
 import sys
 
+# Every benchmark imports this module before absl's app.run, and so TensorFlow:
+# imported inside app.run's main, tf.init_scope finds no eager context
+# (tensorflow/tensorflow#55889) and nested tf.functions are traced twice.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tensorflow  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _RESULT = "RESULT "
 

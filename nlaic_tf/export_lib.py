@@ -78,8 +78,8 @@ def _without_keras_traces():
 
 
 def serving_signatures(codec: NLAICCodec):
-  """{"compress", "compress_refined", "decompress"} concrete functions with
-  named outputs.
+  """{"compress", "compress_refined", "decompress"} tf.functions with input
+  signatures and named outputs.
 
   compress(image uint8 [H, W, 3], quality float32 []) -> {BITSTREAM_KEY: string []};
   the codec rejects a quality outside [0, num_levels - 1].
@@ -88,26 +88,34 @@ def serving_signatures(codec: NLAICCodec):
   decompress(BITSTREAM_KEY: string []) -> {"image": uint8 [H, W, 3]}.
   """
 
+  # Named serve_*: the codec's own functions keep their names in the graph.
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
-  def compress(image, quality):
+  def serve_compress(image, quality):
     return {BITSTREAM_KEY: codec.compress(image, quality)}
 
   @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
-  def compress_refined(image, quality, steps):
+  def serve_compress_refined(image, quality, steps):
     return {BITSTREAM_KEY: codec.compress_refined(image, quality, steps)}
 
   @tf.function(input_signature=[
       tf.TensorSpec(BITSTREAM_SPEC.shape, BITSTREAM_SPEC.dtype, name=BITSTREAM_KEY)])
-  def decompress(bitstream_bytes):
+  def serve_decompress(bitstream_bytes):
     return {"image": codec.decompress(bitstream_bytes)}
 
-  return {"compress": compress.get_concrete_function(),
-          "compress_refined": compress_refined.get_concrete_function(),
-          "decompress": decompress.get_concrete_function()}
+  return {"compress": serve_compress, "compress_refined": serve_compress_refined,
+          "decompress": serve_decompress}
 
 
 def save_codec(codec: NLAICCodec, path: str) -> None:
-  """Writes `codec` as a SavedModel with the `serving_signatures` to `path`."""
+  """Writes `codec` as a SavedModel with the `serving_signatures` to `path`.
+
+  The signatures are handed over untraced: `tf.saved_model.save` traces them
+  in its save context, where the codec's own tf.functions (which they call)
+  are traced for saving too, so each is saved once. Traced before the save,
+  they would hold a second copy of every codec function (the save context is
+  part of tf.function's cache key): a 2x larger saved_model.pb, all of it
+  deserialized when the model is loaded.
+  """
   signatures = serving_signatures(codec)
   with _without_keras_traces():
     tf.saved_model.save(codec, path, signatures=signatures)
