@@ -8,9 +8,6 @@ Several GPUs or hosts: --strategy mirrored|multi_worker (docs/distributed-traini
 """
 import dataclasses
 
-# Before app.run, so that tf.init_scope finds the eager context
-# (tensorflow/tensorflow#55889; export.py says what else it breaks).
-import tensorflow as tf
 from absl import app, flags
 
 from nlaic_tf.training.options import TrainingOptions
@@ -81,6 +78,7 @@ def options_from_flags():
 
 
 def main(_):
+  import tensorflow as tf
   from nlaic_tf.models import get_config
   from nlaic_tf.training import Trainer
 
@@ -92,4 +90,8 @@ def main(_):
 
 
 if __name__ == "__main__":
+  # TensorFlow is imported before app.run, so that tf.init_scope finds the eager
+  # context (tensorflow/tensorflow#55889; export.py says what else it breaks), and
+  # only here, so that importing this module for its flags stays light.
+  import tensorflow  # noqa: F401  pylint: disable=unused-import
   app.run(main)
