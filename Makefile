@@ -24,10 +24,10 @@ $(INSTALLED): $(VENV)/bin/python setup.py
 demo: .venv
 	$(VENV)/bin/nlaic demo
 
-# Two worker processes, each test file in one of them (module fixtures are
-# built once); --durations names what takes longest.
+# Two worker processes sharing units of work (test files; tests/conftest.py
+# groups and orders them); --durations names what takes longest.
 test: .venv
-	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile --durations 15 tests
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations 15 tests
 
 # The committed Kodak baseline (results/kodak_baseline*): every comparison
 # codec on all 24 images, one process. About 20 minutes on 2 cores.

@@ -46,6 +46,6 @@ setup(
         "matplotlib>=3.7",
         "tqdm>=4.60",
     ],
-    extras_require={"test": ["pytest", "pytest-xdist"]},  # the suite runs in 2 processes
+    extras_require={"test": ["pytest", "pytest-xdist>=3.6"]},  # the suite runs in 2 processes
     entry_points={"console_scripts": ["nlaic=nlaic_tf.cli:main"]},
 )

@@ -1,6 +1,7 @@
 """Files cross kernel settings: encode in one process, decode in others."""
 import argparse
 import importlib.util
+import json
 import os
 
 import numpy as np
@@ -41,3 +42,22 @@ def test_integer_files_decode_identically_under_other_kernels(tmp_path, monkeypa
     assert (row["exact"], row["mean_bits"], row["error"], row["SILENT"]) == (
         2, 0, 0, 0), (pair, row)
     assert row["max_pixel_difference"] <= 1, (pair, row)
+
+
+def test_golden_files_written_on_another_machine_decode_exactly(tmp_path):
+  """tests/data/golden was written once on the machine its manifest names
+  (scripts/make_golden_files.py); wherever the suite runs, decoding must give
+  bit-identical latents (symbol + integer mean) and pixels within 1."""
+  golden = os.path.join(ROOT, "tests", "data", "golden")
+  with open(os.path.join(golden, "manifest.json")) as f:
+    levels = json.load(f)["levels"]
+  out = str(tmp_path / "decoded.json")
+  _script()._decode(argparse.Namespace(
+      config=os.path.join(golden, "config.json"), weights=os.path.join(golden, "weights"),
+      streams=golden), out)
+  with open(out) as f:
+    results = json.load(f)
+  assert sorted(results) == [f"0_{level:g}" for level in sorted(levels)]
+  for name, result in results.items():
+    assert result.get("latent_difference") == 0, (name, result)
+    assert result["max_pixel_difference"] <= 1, (name, result)
