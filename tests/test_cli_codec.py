@@ -8,6 +8,8 @@ from nlaic_tf.bitstream import HEADER_SIZE
 from nlaic_tf.cli import main
 from nlaic_tf.io.images import read_image
 
+pytestmark = pytest.mark.usefixtures("cli_reuses_the_export")
+
 
 @pytest.fixture
 def photo(tmp_path, make_image):

@@ -141,14 +141,14 @@ def test_failed_export_leaves_previous_export_intact(tiny_codec, exported,
   assert sorted(os.listdir(os.path.dirname(exported))) == entries
 
 
-def test_compress_signature_rejects_quality_outside_levels(exported):
+def test_compress_signature_rejects_quality_outside_levels(loaded):
   import tensorflow as tf
-  from nlaic_tf.zoo import load_codec
-  compress = load_codec(exported).signatures["compress"]
+  compress = loaded.signatures["compress"]
   with pytest.raises(tf.errors.InvalidArgumentError, match="quality must be in"):
     compress(image=tf.zeros([16, 16, 3], tf.uint8), quality=tf.constant(2.5))
 
 
+@pytest.mark.usefixtures("cli_reuses_the_export")
 def test_demo_command_round_trips_the_bundled_image(exported, loaded, tmp_path, capsys,
                                                     monkeypatch):
   from nlaic_tf import api
