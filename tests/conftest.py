@@ -56,6 +56,7 @@ def pytest_collection_modifyitems(items):
   items.sort(key=lambda item: rank.get(_work_unit(item.nodeid), len(rank)))
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; the suite also runs without it
 def pytest_xdist_make_scheduler(config, log):
   """--dist loadfile, with the units of work above instead of plain files."""
   if config.getoption("dist") != "loadfile":
