@@ -1,7 +1,7 @@
 """Writes tests/data/golden: files that CI decodes on whatever machine it runs on.
 
 The folder holds a tiny model whose entropy parameters take the integer path
-(`tiny` without the hyper-synthesis NLAM, random weights from a fixed seed,
+(the `tiny-int` configuration, random weights from a fixed seed,
 a float32 checkpoint), a 96x128 crop of assets/demo.png, the files this
 machine's encoder wrote at levels 0, 0.5 and 1 with the latents (symbol +
 mean) and reconstruction it computed (`scripts/portability_matrix.py`'s
@@ -17,7 +17,6 @@ purpose; the point of the files is that they were written elsewhere:
   python scripts/make_golden_files.py
 """
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -55,8 +54,7 @@ def main(argv=None):
   from nlaic_tf.zoo import build_model
 
   os.makedirs(args.out, exist_ok=True)
-  config = dataclasses.replace(get_config("tiny"), name="tiny-int",
-                               hyper_synthesis_nlam=False)
+  config = get_config("tiny-int")
   tf.keras.utils.set_random_seed(7)
   model = build_model(config)
   weights = os.path.join(args.out, "weights")
@@ -73,12 +71,13 @@ def main(argv=None):
                   "--config", config_path, "--weights", weights, "--levels", *LEVELS,
                   "--worker", "encode", "--out", args.out, "--", image],
                  check=True, env=env)
+  machine = _cpu()
   commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                           capture_output=True, text=True).stdout.strip()
   with open(os.path.join(args.out, "manifest.json"), "w") as f:
-    json.dump({"written_on": _cpu(), "tensorflow": tf.__version__,
+    json.dump({"written_on": machine, "tensorflow": tf.__version__,
                "commit": commit, "levels": [float(l) for l in LEVELS]}, f, indent=1)
-  print(f"golden files in {args.out}, written on {_cpu()}")
+  print(f"golden files in {args.out}, written on {machine}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
 """Shared test fixtures: small smooth synthetic images, a tiny codec and its export."""
-import dataclasses
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -71,11 +70,9 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def tiny_integer_config():
-  """The tiny configuration without the hyper-synthesis NLAM, so that its
-  entropy parameters have an integer form (`supports_integer`)."""
+  """The `tiny-int` configuration: `tiny` with integer entropy parameters."""
   from nlaic_tf.models import get_config
-  return dataclasses.replace(get_config("tiny"), name="tiny-int",
-                             hyper_synthesis_nlam=False)
+  return get_config("tiny-int")
 
 
 @pytest.fixture

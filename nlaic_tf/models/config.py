@@ -104,6 +104,10 @@ CONFIGS = {
         context_filters=4, context_hidden=(8,), lambdas=(0.004, 0.03),
         nonlocal_block_size=2, num_scales=32),
 }
+# For tests and the golden files: `tiny` without the hyper-synthesis NLAM, so
+# that its entropy parameters have an integer form (`supports_integer`).
+CONFIGS["tiny-int"] = dataclasses.replace(CONFIGS["tiny"], name="tiny-int",
+                                          hyper_synthesis_nlam=False)
 
 
 def get_config(name):
