@@ -89,15 +89,15 @@ def serving_signatures(codec: NLAICCodec):
   """
 
   # Named serve_*: the codec's own functions keep their names in the graph.
-  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC])
+  @tf.function(autograph=False, input_signature=[IMAGE_SPEC, QUALITY_SPEC])
   def serve_compress(image, quality):
     return {BITSTREAM_KEY: codec.compress(image, quality)}
 
-  @tf.function(input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
+  @tf.function(autograph=False, input_signature=[IMAGE_SPEC, QUALITY_SPEC, STEPS_SPEC])
   def serve_compress_refined(image, quality, steps):
     return {BITSTREAM_KEY: codec.compress_refined(image, quality, steps)}
 
-  @tf.function(input_signature=[
+  @tf.function(autograph=False, input_signature=[
       tf.TensorSpec(BITSTREAM_SPEC.shape, BITSTREAM_SPEC.dtype, name=BITSTREAM_KEY)])
   def serve_decompress(bitstream_bytes):
     return {"image": codec.decompress(bitstream_bytes)}
@@ -172,16 +172,16 @@ def transform_functions(model):
   if model.config.rate_conditioned:
     quality = tf.TensorSpec([1], tf.float32, name="quality")
     return {
-        "analysis": (tf.function(lambda x, q: model.analyze(x, q)),
+        "analysis": (tf.function(lambda x, q: model.analyze(x, q), autograph=False),
                      specs["analysis"] + [quality]),
-        "synthesis": (tf.function(lambda y, q: model.synthesize(y, q)),
+        "synthesis": (tf.function(lambda y, q: model.synthesize(y, q), autograph=False),
                       specs["synthesis"] + [quality]),
     }
   zero = tf.zeros([1])
   return {
-      "analysis": (tf.function(lambda x: model.analyze(x, zero)),
+      "analysis": (tf.function(lambda x: model.analyze(x, zero), autograph=False),
                    specs["analysis"]),
-      "synthesis": (tf.function(lambda y: model.synthesize(y, zero)),
+      "synthesis": (tf.function(lambda y: model.synthesize(y, zero), autograph=False),
                     specs["synthesis"]),
   }
 

@@ -28,15 +28,16 @@ def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
 # test file, except that the files using the session's tiny export form one
 # unit (the export is built once, not once per process) and each
 # distributed-training run is a unit of its own. Units go out longest first
-# (times measured 2026-12-04 with --junitxml), so that the two processes finish
+# (times measured 2026-12-04 with --junitxml, 1,844 s for the export's unit
+# of 5,034 s in all), so that the two processes finish
 # together instead of one of them running the distributed tests alone at the end.
 SHARED_EXPORT = ("test_cli_codec", "test_export", "test_training", "test_decoder_safety")
 LONGEST_FIRST = (
-    "exported", "test_codec", "test_distributed::test_multi_worker_resumes_after_a_kill_"
-    "like_an_uninterrupted_run", "test_distributed::test_paper_configuration_trains_"
-    "under_mirrored_and_codes_exactly", "test_model", "test_portability",
-    "test_refinement", "test_package", "test_distributed::test_two_devices_take_the_"
-    "same_step_as_one", "test_tiling", "test_integer")
+    "exported", "test_distributed::test_paper_configuration_trains_under_mirrored_"
+    "and_codes_exactly", "test_distributed::test_multi_worker_resumes_after_a_kill_"
+    "like_an_uninterrupted_run", "test_model", "test_codec", "test_portability",
+    "test_refinement", "test_distributed::test_two_devices_take_the_same_step_as_one",
+    "test_integer", "test_tiling", "test_package")
 
 
 def _work_unit(nodeid):
@@ -90,10 +91,23 @@ def tiny_codec():
 
 @pytest.fixture(scope="session")
 def exported(tiny_codec, tmp_path_factory):
-  """Directory of an export of the tiny codec (checks are run by the tests)."""
-  from nlaic_tf import export_lib
-  out = str(tmp_path_factory.mktemp("export") / "nlaic_tiny")
-  export_lib.export(tiny_codec, out, tflite=True, check=False, log=lambda _: None)
+  """Directory of an export of the tiny codec, made as users make one: by
+  `python export.py` in its own process, from a checkpoint of the tiny codec's
+  weights (the checks are run by the tests)."""
+  import subprocess
+  import sys
+  import tensorflow as tf
+  folder = tmp_path_factory.mktemp("export")
+  weights = str(folder / "weights")
+  tf.train.Checkpoint(model=tiny_codec.model).write(weights)
+  out = str(folder / "nlaic_tiny")
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  result = subprocess.run(
+      [sys.executable, os.path.join(root, "export.py"), "--config", "tiny",
+       "--weights", weights, "--out", out, "--nocheck"],
+      cwd=root, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+      capture_output=True, text=True, timeout=900)
+  assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
   return out
 
 

@@ -10,8 +10,10 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from conftest import smooth_image
 from nlaic_tf import data
 from nlaic_tf.models import get_config
+from nlaic_tf.models.codec import NLAICCodec
 from nlaic_tf.training import Trainer, TrainingOptions
 
 
@@ -55,10 +57,13 @@ def same_step(image_dir, out):
 
 def paper_step(image_dir):
   """One training step of the paper configuration on 64x64 crops under
-  MirroredStrategy on two CPU devices."""
+  MirroredStrategy on two CPU devices; then the trained model codes a 40x56
+  image exactly (latents and pixels)."""
   two_cpus()
   workdir = os.path.join(image_dir, "paper_run")
-  trainer = Trainer(get_config("paper"), options(
+  config = get_config("paper")
+  assert config.context_kernel == 11, config
+  trainer = Trainer(config, options(
       workdir, image_dir, strategy="mirrored", devices=("/cpu:0", "/cpu:1"),
       batch_size=2))
   before = [w.numpy() for w in trainer.model.trainable_weights]
@@ -67,7 +72,13 @@ def paper_step(image_dir):
   changed = sum(not np.array_equal(a, b.numpy())
                 for a, b in zip(before, trainer.model.trainable_weights))
   assert changed > 0.9 * len(before), changed
-  print("ok", changed, len(before))
+
+  codec = NLAICCodec(trainer.model)
+  data, y_enc, recon = codec.encode(smooth_image(40, 56, seed=9), np.float32(1.))
+  decoded, y_dec = codec.decode(data)
+  np.testing.assert_array_equal(y_dec.numpy(), y_enc.numpy())
+  np.testing.assert_array_equal(decoded.numpy(), recon.numpy())
+  print("ok", changed, len(before), len(data.numpy()))
 
 
 if __name__ == "__main__":

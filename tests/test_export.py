@@ -204,23 +204,14 @@ def test_export_builds_the_configuration_recorded_beside_the_weights(tmp_path):
   assert export_lib.weights_model_config(nothing_recorded) == get_config("small")
 
 
-def test_export_command_saves_each_codec_function_once(tiny_codec, tmp_path):
-  """`python export.py` writes one FunctionDef per codec tf.function: neither
-  signatures traced before the save nor TensorFlow imported inside absl's
-  main (tensorflow/tensorflow#55889) may add second copies."""
-  import tensorflow as tf
+def test_export_command_saves_each_codec_function_once(exported):
+  """`python export.py` (which made `exported`) writes one FunctionDef per codec
+  tf.function: neither signatures traced before the save nor TensorFlow
+  imported inside absl's main (tensorflow/tensorflow#55889) may add second
+  copies."""
   from tensorflow.core.protobuf import saved_model_pb2
-  root = Path(__file__).resolve().parent.parent
-  weights = str(tmp_path / "weights")
-  tf.train.Checkpoint(model=tiny_codec.model).write(weights)
-  out = tmp_path / "export"
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  result = subprocess.run(
-      [sys.executable, str(root / "export.py"), "--config", "tiny", "--weights",
-       weights, "--out", str(out), "--notflite", "--nocheck"],
-      cwd=root, env=env, capture_output=True, text=True, timeout=600)
-  assert result.returncode == 0, result.stderr[-3000:]
-  saved = saved_model_pb2.SavedModel.FromString((out / "saved_model.pb").read_bytes())
+  saved = saved_model_pb2.SavedModel.FromString(
+      (Path(exported) / "saved_model.pb").read_bytes())
   names = [f.signature.name for f in saved.meta_graphs[0].graph_def.library.function]
   for function in ("encode", "encode_refined", "decode", "compress",
                    "compress_refined", "decompress"):

@@ -69,7 +69,7 @@ class Trainer:
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(self.output_dir, "checkpoints"),
         max_to_keep=2)
-    self._train_fn = tf.function(self._replicated_step)
+    self._train_fn = tf.function(self._replicated_step, autograph=False)
     self._stop = False
     # Steps behind the --init_from weights, kept in the workdir for resumes.
     self.steps_before = 0
@@ -218,7 +218,7 @@ class Trainer:
                                       weights=self.model.level_weights)),
                 levels=per_level)
 
-  @tf.function
+  @tf.function(autograph=False)
   def _eval_fn(self, x, q):
     return self.model.losses_per_example(x, q, training=False)
 
