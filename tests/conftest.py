@@ -28,9 +28,9 @@ def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
 # test file, except that the files using the session's tiny export form one
 # unit (the export is built once, not once per process) and each
 # distributed-training run is a unit of its own. Units go out longest first
-# (times measured 2026-12-04 with --junitxml, 1,844 s for the export's unit
-# of 5,034 s in all), so that the two processes finish
-# together instead of one of them running the distributed tests alone at the end.
+# (times measured 2026-12-04 with --junitxml: 1,844 s for the export's unit of
+# 5,034 s in all), so that the two processes finish together instead of one of
+# them running the distributed tests alone at the end.
 SHARED_EXPORT = ("test_cli_codec", "test_export", "test_training", "test_decoder_safety")
 LONGEST_FIRST = (
     "exported", "test_distributed::test_paper_configuration_trains_under_mirrored_"
