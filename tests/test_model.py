@@ -6,6 +6,7 @@ import tensorflow as tf
 from conftest import smooth_image
 from nlaic_tf.evaluation.ceiling import channels_for_share, level_psnr_and_ceiling
 from nlaic_tf.models import RateGains
+from nlaic_tf.models.nlaic import per_example_uniform
 from nlaic_tf.models.rate_levels import level_weights, remap_log_gains
 from nlaic_tf.zoo import build_model
 
@@ -106,22 +107,37 @@ def test_level_weights_have_mean_one_and_follow_lambda():
   np.testing.assert_allclose(w[:-1] / w[1:], [10 ** 0.5] * 2, rtol=1e-5)
 
 
-def _level_losses_after_training(level_balance):
+def _sgd_update(model, x, seeds):
+  """The change of every trainable variable after one plain SGD `rd_step`
+  (the variables are put back afterwards)."""
+  before = [v.numpy() for v in model.trainable_variables]
+  model.rd_step(x, tf.keras.optimizers.SGD(1e-3), seeds=seeds)
+  after = [v.numpy() for v in model.trainable_variables]
+  for v, value in zip(model.trainable_variables, before):
+    v.assign(value)
+  return np.concatenate([(a - b).ravel() for a, b in zip(after, before)])
+
+
+def test_level_balance_scales_each_examples_step_by_its_level_weight():
+  # One example, a fixed seed (so the same rate level and noise in every
+  # step), no gradient clipping: the SGD step of the balanced model is the
+  # plain model's step times the weight of the example's level.
   tf.keras.utils.set_random_seed(0)
-  model = build_model("tiny", level_balance=level_balance)
-  model.compile(optimizer=tf.keras.optimizers.Adam(2e-3))
-  x = tf.constant(_batch(4, seed=10), tf.float32)
-  step = tf.function(model.train_step)
-  for _ in range(30):
-    step(x)
-  return [float(tf.reduce_mean(model.losses_per_example(
-      x, tf.fill([4], float(q)), training=False)["loss"])) for q in (0, 1)]
-
-
-def test_level_balance_shifts_training_towards_the_low_levels():
-  plain = _level_losses_after_training(0.)
-  balanced = _level_losses_after_training(1.)  # level 0 weighs 7.5x level 1
-  assert balanced[0] / balanced[1] < plain[0] / plain[1]
+  plain = build_model("tiny", grad_clip=0.)
+  balanced = build_model("tiny", grad_clip=0., level_balance=1.)
+  balanced.set_weights(plain.get_weights())
+  x = tf.constant(_batch(1, seed=10), tf.float32)
+  weights = level_weights(plain.config.lambdas, 1.)
+  assert weights[0] > 5 * weights[1]
+  levels_seen = set()
+  for seed in range(8):
+    seeds = tf.constant([[seed, 7]])
+    level = int(per_example_uniform(seeds, 0, [], 0, 2, tf.int32)[0])
+    levels_seen.add(level)
+    expected = weights[level] * _sgd_update(plain, x, seeds)
+    np.testing.assert_allclose(_sgd_update(balanced, x, seeds), expected,
+                               rtol=1e-3, atol=1e-4 * np.abs(expected).max())
+  assert levels_seen == {0, 1}
 
 
 def test_fine_quantization_approaches_the_reconstruction_ceiling():
