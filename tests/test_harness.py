@@ -9,7 +9,9 @@ from PIL import Image
 
 from nlaic_tf.cli import main
 from nlaic_tf.evaluation import codecs, harness, metrics
-from nlaic_tf.evaluation.records import read_summary_csv, summarize, Measurement
+from nlaic_tf.evaluation.records import (
+    Measurement, on_images, read_measurements_csv, read_summary_csv, summarize,
+    write_measurements_csv)
 from nlaic_tf.io.images import read_image
 
 QUALITIES = (20, 50, 90)
@@ -165,6 +167,23 @@ def test_summary_means_and_lossless_psnr():
   rows = summarize([m("a", 30.0, 0.5), m("b", 40.0, 1.5)])
   assert len(rows) == 1 and rows[0].psnr == 35.0 and rows[0].bpp == 1.0 and rows[0].images == 2
   assert summarize([m("a", 30.0, 0.5), m("b", math.inf, 1.5)])[0].psnr == math.inf
+
+
+def test_measurements_csv_round_trip_and_restriction_to_images(tmp_path):
+  def m(codec, image, quality, ms_ssim=0.9):
+    return Measurement(codec, image, quality, 1000, 0.25, 31.5, ms_ssim, 0.5, 0.25)
+  rows = [m("jpeg", "a.png", 10), m("jpeg", "b.png", 10), m("jpeg", "c.png", 10),
+          m("jpeg", "a.png", 2.5, math.nan), m("webp", "a.png", 50)]
+  write_measurements_csv(tmp_path / "m.csv", rows)
+  back = read_measurements_csv(tmp_path / "m.csv")
+  assert back[:3] + back[4:] == rows[:3] + rows[4:]
+  assert back[3].quality == 2.5 and math.isnan(back[3].ms_ssim)
+  # Only (codec, quality) pairs measured on every wanted image stay.
+  assert on_images(rows, ["a.png", "b.png"]) == rows[:2]
+  assert on_images(rows, ["a.png"]) == [rows[0], rows[3], rows[4]]
+  with pytest.raises(ValueError, match="not a per-image CSV"):
+    (tmp_path / "s.csv").write_text("codec,quality\njpeg,10\n")
+    read_measurements_csv(tmp_path / "s.csv")
 
 
 def test_image_names_disambiguate_repeated_file_names(tmp_path):

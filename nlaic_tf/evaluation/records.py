@@ -112,24 +112,59 @@ def _parse_quality(text: str) -> Quality:
   return int(value) if value.is_integer() else value
 
 
+def _read_csv(path: Union[str, os.PathLike], row_type, kind: str) -> list:
+  """Rows of `row_type` (Measurement or SummaryRow) from a CSV written by
+  `_write_csv`; empty float cells are NaN."""
+  columns = tuple(f.name for f in dataclasses.fields(row_type))
+  with open(path, encoding="utf-8", newline="") as f:
+    reader = csv.DictReader(f)
+    missing = [c for c in columns if c not in (reader.fieldnames or ())]
+    if missing:
+      raise ValueError(f"{path}: not a {kind} CSV; missing columns: {', '.join(missing)}")
+    rows = []
+    for line, record in enumerate(reader, start=2):
+      try:
+        values = {c: record[c] for c in columns}  # codec, image: strings
+        values["quality"] = _parse_quality(record["quality"])
+        for c in {"bytes", "images"}.intersection(columns):
+          values[c] = int(record[c])
+        for c in _DECIMALS:
+          values[c] = float(record[c]) if record[c] else math.nan
+        rows.append(row_type(**values))
+      except ValueError as e:
+        raise ValueError(f"{path}, line {line}: {e}") from None
+  return rows
+
+
 def read_summary_csv(path: Union[str, os.PathLike]) -> List[SummaryRow]:
   """Reads a summary CSV written by `write_summary_csv`.
 
   Raises:
     ValueError: a column is missing or a value does not parse (message names the line).
   """
-  with open(path, encoding="utf-8", newline="") as f:
-    reader = csv.DictReader(f)
-    missing = [c for c in SUMMARY_COLUMNS if c not in (reader.fieldnames or ())]
-    if missing:
-      raise ValueError(f"{path}: not a summary CSV; missing columns: {', '.join(missing)}")
-    rows = []
-    for line, record in enumerate(reader, start=2):
-      try:
-        rows.append(SummaryRow(
-            codec=record["codec"], quality=_parse_quality(record["quality"]),
-            images=int(record["images"]),
-            **{c: float(record[c]) if record[c] else math.nan for c in _DECIMALS}))
-      except ValueError as e:
-        raise ValueError(f"{path}, line {line}: {e}") from None
-  return rows
+  return _read_csv(path, SummaryRow, "summary")
+
+
+def read_measurements_csv(path: Union[str, os.PathLike]) -> List[Measurement]:
+  """Reads a per-image CSV written by `write_measurements_csv`.
+
+  Raises:
+    ValueError: a column is missing or a value does not parse (message names the line).
+  """
+  return _read_csv(path, Measurement, "per-image")
+
+
+def on_images(measurements: Iterable[Measurement],
+              images: Sequence[str]) -> List[Measurement]:
+  """The measurements of `images` from the (codec, quality) pairs that have
+  every one of them, so that their means are over the same images.
+
+  E.g. the anchors of a full Kodak CSV for a run on kodim01-06.
+  """
+  wanted = set(images)
+  groups: Dict[Tuple[str, Quality], List[Measurement]] = {}
+  for m in measurements:
+    if m.image in wanted:
+      groups.setdefault((m.codec, m.quality), []).append(m)
+  return [m for group in groups.values() if {m.image for m in group} == wanted
+          for m in group]
