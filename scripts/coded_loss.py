@@ -10,19 +10,18 @@ from the shipped model's model.json (the training objective at that level);
 the loss is averaged over the images of each level.
 """
 import argparse
-import csv
+
+from nlaic_tf.evaluation.records import read_measurements_csv
 
 
 def mean_loss_per_level(path, codec, lambdas):
   """{level: mean of lambda * MSE + bpp over the images} of `codec` in `path`."""
   losses = {}
-  with open(path, newline="") as f:
-    for row in csv.DictReader(f):
-      if row["codec"] != codec:
-        continue
-      level = int(float(row["quality"]))
-      mse = 255. ** 2 * 10. ** (-float(row["psnr"]) / 10.)
-      losses.setdefault(level, []).append(lambdas[level] * mse + float(row["bpp"]))
+  for m in read_measurements_csv(path):
+    if m.codec == codec:
+      level = int(m.quality)
+      mse = 255. ** 2 * 10. ** (-m.psnr / 10.)
+      losses.setdefault(level, []).append(lambdas[level] * mse + m.bpp)
   return {level: sum(v) / len(v) for level, v in sorted(losses.items())}
 
 
