@@ -11,7 +11,7 @@ levels) against the first run's, and bpp/PSNR per rate level.
   python scripts/compare_configs.py --configs small,narrow --steps 400 \
       --out runs/compare --csv results/config_comparison.csv
   python scripts/compare_configs.py --configs medium-rc \
-      --precisions mixed_bfloat16,float32 --steps 2000 --lr 1e-4 \
+      --precisions mixed_bfloat16,float32 --steps 2000 --lr 3.3e-5 \
       --init_from snapshots/medium-rc/weights.npz --out runs/precision \
       --csv results/precision_comparison.csv
 

@@ -41,7 +41,7 @@ def main():
 
   import numpy as np
   from nlaic_tf.entropy.integer import IntegerParameters
-  from nlaic_tf.evaluation import curves, harness, metrics, records, report
+  from nlaic_tf.evaluation import curves, harness, records, report
   from nlaic_tf.io.images import read_image
   from nlaic_tf.models.codec import NLAICCodec
   from nlaic_tf.zoo import build_model
@@ -51,23 +51,18 @@ def main():
   codecs = {float_name: NLAICCodec(model, integer=False),
             integer_name: NLAICCodec(model, integer=IntegerParameters(
                 model, float_layers=args.float_layers))}
+  names = harness.image_names(args.images)
   measured = []
-  for path, name in zip(args.images, harness.image_names(args.images)):
+  for path, name in zip(args.images, names):
     image = read_image(path)
-    height, width = image.shape[:2]
     for level in args.levels:
       row = {"image": name, "level": level}
       for codec_name, codec in codecs.items():
         data, _, decoded = codec.encode(image, np.float32(level))
-        data, decoded = data.numpy(), decoded.numpy()
-        measured.append(records.Measurement(
-            codec=codec_name, image=name, quality=level, bytes=len(data),
-            bpp=metrics.bpp(len(data), height, width),
-            psnr=metrics.psnr(image, decoded),
-            ms_ssim=(metrics.ms_ssim(image, decoded)
-                     if min(height, width) >= metrics.MS_SSIM_MIN_SIZE else np.nan),
-            encode_s=np.nan, decode_s=np.nan))
-        row[codec_name] = {"bytes": len(data), "psnr": round(measured[-1].psnr, 3)}
+        measured.append(harness.measurement(codec_name, name, level, image,
+                                            data.numpy(), decoded.numpy()))
+        row[codec_name] = {"bytes": measured[-1].bytes,
+                           "psnr": round(measured[-1].psnr, 3)}
       print(json.dumps(row), flush=True)
   if args.out:
     records.write_measurements_csv(args.out, measured)
@@ -78,7 +73,6 @@ def main():
           [(round(b, 4), round(p, 3)) for b, p in zip(curve.bpp, curve.psnr)])
   print(report.bd_table(summary, anchor=float_name))
   if args.anchors:
-    names = harness.image_names(args.images)
     anchors = records.on_images(records.read_measurements_csv(args.anchors), names)
     ours = [m for m in measured if m.codec == integer_name]
     print(f"\nOn {len(names)} images, against {args.anchors}:")

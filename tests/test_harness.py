@@ -181,8 +181,8 @@ def test_measurements_csv_round_trip_and_restriction_to_images(tmp_path):
   # Only (codec, quality) pairs measured on every wanted image stay.
   assert on_images(rows, ["a.png", "b.png"]) == rows[:2]
   assert on_images(rows, ["a.png"]) == [rows[0], rows[3], rows[4]]
+  (tmp_path / "s.csv").write_text("codec,quality\njpeg,10\n")
   with pytest.raises(ValueError, match="not a per-image CSV"):
-    (tmp_path / "s.csv").write_text("codec,quality\njpeg,10\n")
     read_measurements_csv(tmp_path / "s.csv")
 
 

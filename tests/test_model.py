@@ -132,7 +132,8 @@ def test_level_balance_scales_each_examples_step_by_its_level_weight():
   levels_seen = set()
   for seed in range(8):
     seeds = tf.constant([[seed, 7]])
-    level = int(per_example_uniform(seeds, 0, [], 0, 2, tf.int32)[0])
+    level = int(per_example_uniform(seeds, 0, [], 0, plain.config.num_levels,
+                                    tf.int32)[0])
     levels_seen.add(level)
     expected = weights[level] * _sgd_update(plain, x, seeds)
     np.testing.assert_allclose(_sgd_update(balanced, x, seeds), expected,

@@ -60,6 +60,25 @@ def image_names(paths: Sequence[Path]) -> List[str]:
   return [os.path.relpath(p.resolve(), root) for p in paths]
 
 
+def measurement(codec_name: str, name: str, quality: Quality, image, data: bytes, decoded,
+                encode_s: float = math.nan, decode_s: float = math.nan) -> Measurement:
+  """The Measurement of `image` (uint8 HxWx3) coded to the file `data` and
+  decoded to `decoded`; MS-SSIM is NaN for images too small for it.
+
+  Raises:
+    ValueError: `decoded` differs from `image` in shape.
+  """
+  if decoded.shape != image.shape:
+    raise ValueError(f"decoded shape {decoded.shape} differs from the original {image.shape}")
+  height, width = image.shape[:2]
+  has_ms_ssim = min(height, width) >= metrics.MS_SSIM_MIN_SIZE
+  return Measurement(
+      codec=codec_name, image=name, quality=quality, bytes=len(data),
+      bpp=metrics.bpp(len(data), height, width), psnr=metrics.psnr(image, decoded),
+      ms_ssim=metrics.ms_ssim(image, decoded) if has_ms_ssim else math.nan,
+      encode_s=encode_s, decode_s=decode_s)
+
+
 def _measure(codec: Codec, image, quality: Quality, name: str) -> Measurement:
   start = time.perf_counter()
   data = codec.encode(image, quality)
@@ -67,15 +86,7 @@ def _measure(codec: Codec, image, quality: Quality, name: str) -> Measurement:
   start = time.perf_counter()
   decoded = codec.decode(data)
   decode_s = time.perf_counter() - start
-  if decoded.shape != image.shape:
-    raise ValueError(f"decoded shape {decoded.shape} differs from the original {image.shape}")
-  height, width = image.shape[:2]
-  has_ms_ssim = min(height, width) >= metrics.MS_SSIM_MIN_SIZE
-  return Measurement(
-      codec=codec.name, image=name, quality=quality, bytes=len(data),
-      bpp=metrics.bpp(len(data), height, width), psnr=metrics.psnr(image, decoded),
-      ms_ssim=metrics.ms_ssim(image, decoded) if has_ms_ssim else math.nan,
-      encode_s=encode_s, decode_s=decode_s)
+  return measurement(codec.name, name, quality, image, data, decoded, encode_s, decode_s)
 
 
 def _evaluate_image(path: Path, name: str, grids: Sequence[Tuple[Codec, Sequence[Quality]]],

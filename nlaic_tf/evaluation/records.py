@@ -121,12 +121,13 @@ def _read_csv(path: Union[str, os.PathLike], row_type, kind: str) -> list:
     missing = [c for c in columns if c not in (reader.fieldnames or ())]
     if missing:
       raise ValueError(f"{path}: not a {kind} CSV; missing columns: {', '.join(missing)}")
+    integers = {"bytes", "images"}.intersection(columns)
     rows = []
     for line, record in enumerate(reader, start=2):
       try:
         values = {c: record[c] for c in columns}  # codec, image: strings
         values["quality"] = _parse_quality(record["quality"])
-        for c in {"bytes", "images"}.intersection(columns):
+        for c in integers:
           values[c] = int(record[c])
         for c in _DECIMALS:
           values[c] = float(record[c]) if record[c] else math.nan
