@@ -25,7 +25,10 @@ Full matrix on Kodak with a trained model (slow; nice it):
       --weights runs/medium/best/weights --levels 0 1 2 3 4 5 6 7 -- \\
       /work/shared/data/kodak/*.png
 
---config takes a configuration name or a ModelConfig JSON file.
+--config takes a configuration name or a ModelConfig JSON file. With
+--workdir the streams and each finished (encoder, decoder) cell are kept
+there, and a rerun with the same arguments skips what is done: the full
+matrix (hours on 2 cores) can be run in pieces and stopped at any time.
 """
 import argparse
 import glob
@@ -90,8 +93,14 @@ def _decode(args, out):
         "max_pixel_difference": int(np.max(np.abs(
             image.numpy().astype(int) - reference["image"].astype(int)))),
     }
-  with open(out, "w") as f:
-    json.dump(results, f)
+  _write_json(out, results)
+
+
+def _write_json(path, value):
+  """Writes `value` to `path` whole or not at all (a stopped run leaves no half file)."""
+  with open(path + ".part", "w") as f:
+    json.dump(value, f, indent=1)
+  os.replace(path + ".part", path)
 
 
 def _run(setting, args, *extra):
@@ -106,31 +115,66 @@ def _run(setting, args, *extra):
   subprocess.run(command, check=True, env=env)
 
 
-def matrix(args):
-  """Runs the processes; returns {(encoder, decoder): counts and pixel diff}."""
+def _check_run(work, args):
+  """Records the run's arguments in `work`, or checks they match a run found there."""
+  run = {"config": args.config, "weights": args.weights, "levels": list(args.levels),
+         "images": list(args.images)}
+  path = os.path.join(work, "run.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      found = json.load(f)
+    if found != run:
+      raise SystemExit(f"{work} holds a run with other arguments ({found}); "
+                       "use another --workdir")
+  else:
+    os.makedirs(work, exist_ok=True)
+    _write_json(path, run)
+
+
+def _cell(results):
+  """Counts of one (encoder, decoder) pair from its decoder's per-file results."""
+  decoded = [r for r in results if "error" not in r]
+  difference = [r["latent_difference"] for r in decoded]
+  return {
+      "exact": sum(d == 0 for d in difference),
+      "mean_bits": sum(0 < d < .5 for d in difference),
+      "error": len(results) - len(decoded),
+      "SILENT": sum(d >= .5 for d in difference),
+      "max_pixel_difference": max(
+          [r["max_pixel_difference"] for r in decoded], default=0),
+      "messages": sorted({r["error"] for r in results if "error" in r}),
+  }
+
+
+def _matrix_in(work, args):
   table = {}
-  with tempfile.TemporaryDirectory() as work:
-    for encoder in args.encoders:
-      streams = os.path.join(work, encoder)
-      os.makedirs(streams)
+  for encoder in args.encoders:
+    streams = os.path.join(work, encoder)
+    done = os.path.join(streams, "encoded")
+    if not os.path.exists(done):
+      os.makedirs(streams, exist_ok=True)
       _run(encoder, args, "--worker", "encode", "--out", streams)
-      for decoder in args.decoders:
-        out = os.path.join(work, f"{encoder}-{decoder}.json")
+      open(done, "w").close()
+    for decoder in args.decoders:
+      out = os.path.join(work, f"{encoder}-{decoder}.json")
+      if not os.path.exists(out):
         _run(decoder, args, "--worker", "decode", "--streams", streams, "--out", out)
-        with open(out) as f:
-          results = json.load(f).values()
-        decoded = [r for r in results if "error" not in r]
-        difference = [r["latent_difference"] for r in decoded]
-        table[encoder, decoder] = {
-            "exact": sum(d == 0 for d in difference),
-            "mean_bits": sum(0 < d < .5 for d in difference),
-            "error": len(results) - len(decoded),
-            "SILENT": sum(d >= .5 for d in difference),
-            "max_pixel_difference": max(
-                [r["max_pixel_difference"] for r in decoded], default=0),
-            "messages": sorted({r["error"] for r in results if "error" in r}),
-        }
+      with open(out) as f:
+        table[encoder, decoder] = _cell(json.load(f).values())
   return table
+
+
+def matrix(args):
+  """Runs the processes; returns {(encoder, decoder): counts and pixel diff}.
+
+  With `args.workdir` set, what an earlier run with the same arguments left
+  there is reused; otherwise everything goes to a temporary folder.
+  """
+  if args.workdir:
+    _check_run(args.workdir, args)
+    return _matrix_in(args.workdir, args)
+  with tempfile.TemporaryDirectory() as work:
+    return _matrix_in(work, args)
 
 
 def main(argv=None):
@@ -143,6 +187,8 @@ def main(argv=None):
                       choices=list(SETTINGS))
   parser.add_argument("--decoders", nargs="+", default=list(SETTINGS),
                       choices=list(SETTINGS))
+  parser.add_argument("--workdir", help="keep streams and finished cells here; a rerun "
+                      "with the same arguments resumes (default: a temporary folder)")
   parser.add_argument("--json", help="also write the table here")
   parser.add_argument("--worker", choices=["encode", "decode"], help=argparse.SUPPRESS)
   parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
@@ -163,8 +209,7 @@ def main(argv=None):
     print(f"{encoder:16} {decoder:16} " +
           " ".join(f"{row[c]:>{len(c)}}" for c in columns))
   if args.json:
-    with open(args.json, "w") as f:
-      json.dump({f"{e}->{d}": row for (e, d), row in table.items()}, f, indent=1)
+    _write_json(args.json, {f"{e}->{d}": row for (e, d), row in table.items()})
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import smooth_image, tiny_integer_config
@@ -36,12 +37,25 @@ def test_integer_files_decode_identically_under_other_kernels(tmp_path, monkeypa
   monkeypatch.setenv("PYTHONPATH", ROOT)
   args = argparse.Namespace(
       config=str(config), weights=weights, levels=[0., 1.], images=[str(image)],
-      encoders=["default"], decoders=["onednn0-threads1", "avx2"])
-  table = _script().matrix(args)
+      encoders=["default"], decoders=["onednn0-threads1", "avx2"],
+      workdir=str(tmp_path / "matrix"))
+  script = _script()
+  table = script.matrix(args)
+  assert sorted(table) == [("default", "avx2"), ("default", "onednn0-threads1")]
   for pair, row in table.items():
     assert (row["exact"], row["mean_bits"], row["error"], row["SILENT"]) == (
         2, 0, 0, 0), (pair, row)
     assert row["max_pixel_difference"] <= 1, (pair, row)
+
+  # A rerun in the same --workdir starts no process and gives the same table;
+  # other arguments there are refused.
+  def no_process(*unused):
+    raise AssertionError("a finished cell was run again")
+  monkeypatch.setattr(script, "_run", no_process)
+  assert script.matrix(args) == table
+  args.levels = [0.]
+  with pytest.raises(SystemExit, match="other arguments"):
+    script.matrix(args)
 
 
 def test_golden_files_written_on_another_machine_decode_exactly(tmp_path):
