@@ -18,7 +18,10 @@ DEFAULTS = TrainingOptions(workdir="runs/small")
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", DEFAULTS.workdir, "Checkpoints, logs and best weights.")
 flags.DEFINE_string("config", "small", "Model configuration name (nlaic_tf.models.CONFIGS).")
-flags.DEFINE_enum("distortion", DEFAULTS.distortion, ["mse", "ms-ssim"], "Distortion measure.")
+flags.DEFINE_enum("distortion", DEFAULTS.distortion, ["mse", "ms-ssim"],
+                  "What the rate levels trade bits against (default: the configuration's, "
+                  "mse for the built-in ones). The levels' lambdas serve both: an MS-SSIM "
+                  "model fine-tuned from MSE weights (--init_from) keeps about their rates.")
 flags.DEFINE_string("train_glob", DEFAULTS.train_glob, "Comma-separated globs of training images.")
 flags.DEFINE_string("tfds_name", DEFAULTS.tfds_name,
                     "tensorflow-datasets name used instead of --train_glob.")

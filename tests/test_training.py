@@ -92,7 +92,7 @@ def test_init_from_an_exported_model_takes_all_its_weights(tmp_path, image_dir, 
   for name, change in [("wider", dict(main_filters=12)), ("deeper", dict(encoder_blocks=(2, 1, 1)))]:
     options = _options(tmp_path / name, image_dir, steps=1)
     options.init_from = os.path.join(exported, "variables", "variables")
-    with pytest.raises(ValueError, match="more than its rate levels"):
+    with pytest.raises(ValueError, match="more than its distortion, rate levels"):
       Trainer(dataclasses.replace(tiny, name=name, **change), options).restore()
 
 
@@ -119,8 +119,42 @@ def test_init_from_other_rate_levels_copies_weights_and_remaps_gains(
 
   options = _options(tmp_path / "b", image_dir, steps=1)
   options.init_from = os.path.join(exported, "variables", "variables")
-  with pytest.raises(ValueError, match="more than its rate levels"):
+  with pytest.raises(ValueError, match="more than its distortion, rate levels"):
     Trainer(dataclasses.replace(config, main_filters=12), options).restore()
+
+
+def test_ms_ssim_fine_tune_starts_from_mse_weights(tmp_path, image_dir, exported,
+                                                    tiny_codec):
+  """--distortion ms-ssim with --init_from MSE weights: every weight carried
+  over, the configuration records the distortion, and the loss and the
+  validation are MS_SSIM_SCALE * (1 - MS-SSIM) in the lambdas' units."""
+  from nlaic_tf.models.config import MS_SSIM_SCALE
+  large = tmp_path / "large"
+  large.mkdir()
+  for i in range(2):
+    Image.fromarray(smooth_image(192, 192, seed=20 + i)).save(large / f"{i}.png")
+  options = dataclasses.replace(
+      _options(tmp_path / "run", image_dir, steps=0), distortion="ms-ssim",
+      init_from=os.path.join(exported, "variables", "variables"),
+      val_glob=str(large / "*.png"), val_crop=192)
+  trainer = Trainer(get_config("tiny"), options)
+  assert "distortion mse -> ms-ssim" in trainer.restore()
+  assert trainer.model_config == dataclasses.replace(get_config("tiny"), distortion="ms-ssim")
+  for a, b in zip(trainer.model.weights, tiny_codec.model.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+  x = tf.constant(np.stack([smooth_image(192, 192, seed=20)]) / 255., tf.float32)
+  for level, lmbda in enumerate(trainer.model_config.lambdas):
+    q = tf.constant([float(level)])
+    terms = trainer.model.losses_per_example(x, q, training=False)
+    x_hat = tf.clip_by_value(trainer.model(x, q, training=False)["x_hat"], 0., 1.)
+    expected = MS_SSIM_SCALE * (1. - tf.image.ssim_multiscale(x, x_hat, 1.))
+    np.testing.assert_allclose(terms["distortion"], expected, rtol=1e-5)
+    np.testing.assert_allclose(terms["loss"], lmbda * expected + terms["bpp"], rtol=1e-5)
+  for level, lmbda in zip(trainer.validate()["levels"], trainer.model_config.lambdas):
+    assert 0. < level["ms_ssim"] < 1.
+    assert level["loss"] == pytest.approx(
+        lmbda * MS_SSIM_SCALE * (1. - level["ms_ssim"]) + level["bpp"], rel=1e-4)
 
 
 def test_init_from_adds_identity_rate_modulation(tmp_path, image_dir, exported, tiny_codec):

@@ -3,7 +3,8 @@ import dataclasses
 import json
 from typing import Optional, Tuple
 
-# Rate-distortion trade-offs of the rate levels: loss = lambda * 255^2 * MSE + bpp.
+# Rate-distortion trade-offs of the rate levels: loss = lambda * D + bpp, with
+# D = 255^2 * MSE (see `ModelConfig.distortion` and `MS_SSIM_SCALE` for MS-SSIM).
 # Geometric, about x2.5 per level, chosen to span 0.04 to beyond 1 bpp on Kodak.
 DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483,
                    0.12)
@@ -11,6 +12,16 @@ DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483,
 # The medium configuration's levels: x2.5 per level from 0.0004 to 0.244, so
 # that the top level reaches the high fidelity the wider transforms allow.
 MEDIUM_LAMBDAS = tuple(round(0.0004 * 2.5 ** k, 6) for k in range(8))
+
+DISTORTIONS = ("mse", "ms-ssim")
+# An MS-SSIM model's distortion is MS_SSIM_SCALE * (1 - MS-SSIM), in the units of
+# 255^2 * MSE, so that one list of lambdas serves both measures and a rate level
+# keeps about its bit rate when a model is fine-tuned from MSE to MS-SSIM. It is
+# the ratio d(255^2 MSE) / d(1 - MS-SSIM) between adjacent levels of MSE-trained
+# models on the validation crops (bsds500/val, 12 centre crops 256x256):
+# 1,763-1,910 for medium-rc at 49k steps, 1,840-2,173 for the shipped small
+# model (Kodak, an easier set: 977-1,641). docs/model.md has the measurement.
+MS_SSIM_SCALE = 1800.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +55,16 @@ class ModelConfig:
   hyper_features: int = 2           # hyperprior features per latent element
   context_hidden: Tuple[int, ...] = (48, 96)  # pointwise MLP widths
   lambdas: Tuple[float, ...] = DEFAULT_LAMBDAS  # one per rate level
+  # What the levels trade bits against: "mse" or "ms-ssim" (`DISTORTIONS`).
+  # Not part of the architecture: the same weights fine-tune from one to the other.
+  distortion: str = "mse"
   num_scales: int = 64              # Gaussian scale tables for range coding
   scale_min: float = 0.11
   scale_max: float = 256.
+
+  def __post_init__(self):
+    if self.distortion not in DISTORTIONS:
+      raise ValueError(f"distortion must be one of {DISTORTIONS}, got {self.distortion!r}")
 
   @property
   def num_levels(self):

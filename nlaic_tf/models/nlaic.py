@@ -5,7 +5,7 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 from nlaic_tf.entropy import ContextModel, ScaleTable, gaussian_bits
-from nlaic_tf.models.config import ModelConfig
+from nlaic_tf.models.config import MS_SSIM_SCALE, ModelConfig
 from nlaic_tf.models.rate_levels import RateGains, interpolate_levels, level_weights
 from nlaic_tf import transforms
 
@@ -50,8 +50,8 @@ class NLAIC(tf.keras.Model):
 
   `rd_step` draws a rate level per example and minimises
   lambda_level * D + (bits_y + bits_z) / pixels, with D = 255^2 * MSE or
-  1 - MS-SSIM (`distortion`), each example weighted by its level's
-  `level_weights(lambdas, level_balance)`.
+  MS_SSIM_SCALE * (1 - MS-SSIM) (`config.distortion`), each example weighted
+  by its level's `level_weights(lambdas, level_balance)`.
 
   `precision` is the Keras dtype policy of the four transforms (with their
   NLAMs): "float32", "mixed_bfloat16" or "mixed_float16". Their variables
@@ -60,13 +60,10 @@ class NLAIC(tf.keras.Model):
   precision, and the weights are the same whatever precision trained them.
   """
 
-  def __init__(self, config: ModelConfig, distortion="mse", grad_clip=5.,
-               level_balance=0., precision="float32", **kwargs):
+  def __init__(self, config: ModelConfig, grad_clip=5., level_balance=0.,
+               precision="float32", **kwargs):
     super().__init__(**kwargs)
     self.config = config
-    if distortion not in ("mse", "ms-ssim"):
-      raise ValueError(f"distortion must be 'mse' or 'ms-ssim', got {distortion!r}")
-    self.distortion = distortion
     self.grad_clip = grad_clip
     self.level_balance = level_balance
     self.level_weights = tf.constant(level_weights(config.lambdas, level_balance))
@@ -173,7 +170,8 @@ class NLAIC(tf.keras.Model):
     """Loss terms of x [B, H, W, 3] coded as `out` (from `call` or
     `from_latents`; its x_hat may be larger, e.g. padded: its top-left H x W
     is scored, bits count per H * W pixels) at quality [B]: dict of loss
-    (lambda * distortion + bpp), bpp, mse (on [0, 255]), psnr, distortion; each [B].
+    (lambda * distortion + bpp), bpp, mse (on [0, 255]), psnr, distortion
+    (255^2 MSE or MS_SSIM_SCALE * (1 - MS-SSIM), as `config.distortion`); each [B].
     """
     shape = tf.shape(x)
     x_hat = out["x_hat"][:, :shape[1], :shape[2], :]
@@ -181,10 +179,10 @@ class NLAIC(tf.keras.Model):
     bpp = (out["bits_y"] + out["bits_z"]) / pixels
     mse = tf.reduce_mean(tf.square(x - x_hat), [1, 2, 3]) * 255. ** 2
     clipped = tf.clip_by_value(x_hat, 0., 1.)
-    if self.distortion == "mse":
+    if self.config.distortion == "mse":
       distortion = mse
     else:
-      distortion = ms_ssim_distortion(x, clipped)
+      distortion = MS_SSIM_SCALE * ms_ssim_distortion(x, clipped)
     psnr = tf.image.psnr(x, clipped, max_val=1.)
     return dict(loss=self.lambda_of(quality) * distortion + bpp, bpp=bpp,
                 mse=mse, psnr=psnr, distortion=distortion)
@@ -236,9 +234,8 @@ class NLAIC(tf.keras.Model):
     return {k: tf.reduce_mean(v) for k, v in terms.items()}
 
   def get_config(self):
-    return dict(config=self.config.to_json(), distortion=self.distortion,
-                grad_clip=self.grad_clip, level_balance=self.level_balance,
-                precision=self.precision)
+    return dict(config=self.config.to_json(), grad_clip=self.grad_clip,
+                level_balance=self.level_balance, precision=self.precision)
 
   @classmethod
   def from_config(cls, config):

@@ -1,5 +1,6 @@
 """Starting a model from another's trained weights when their configurations
-differ in what can be carried over: the rate levels and the rate conditioning.
+differ in what can be carried over: the rate levels, the rate conditioning and
+the distortion.
 """
 import dataclasses
 
@@ -11,14 +12,15 @@ TRANSFORMS = ("analysis", "synthesis", "hyper_analysis", "hyper_synthesis")
 
 def check_transferable(source, target):
   """Raises ValueError unless configurations `source` and `target` differ at
-  most in name, rate levels (lambdas) and rate conditioning added (a trained
-  rate modulation is never dropped, nor remapped to other levels)."""
+  most in name, distortion, rate levels (lambdas) and rate conditioning added
+  (a trained rate modulation is never dropped, nor remapped to other levels)."""
   carried = dict(name=target.name, lambdas=target.lambdas,
-                 rate_conditioned=target.rate_conditioned)
+                 rate_conditioned=target.rate_conditioned,
+                 distortion=target.distortion)
   if dataclasses.replace(source, **carried) != target:
     raise ValueError(
         f"configuration {source.name!r} differs from {target.name!r} in more "
-        "than its rate levels (lambdas) and rate conditioning")
+        "than its distortion, rate levels (lambdas) and rate conditioning")
   if source.rate_conditioned and (source.lambdas != target.lambdas
                                   or not target.rate_conditioned):
     raise ValueError("a rate-conditioned model transfers only to one with the "
@@ -58,4 +60,6 @@ def transfer_weights(source, target):
     weight.assign(value)
   if target.config.rate_conditioned and not source.config.rate_conditioned:
     changes.append("rate modulation added (identity)")
+  if target.config.distortion != source.config.distortion:
+    changes.append(f"distortion {source.config.distortion} -> {target.config.distortion}")
   return ", ".join(changes)

@@ -14,7 +14,7 @@ class TrainingOptions:
   train_glob: str = "../shared/data/bsds500/train/*.jpg,../shared/data/bsds500/test/*.jpg"
   val_glob: str = "../shared/data/bsds500/val/*.jpg"
   tfds_name: str = ""
-  distortion: str = "mse"
+  distortion: Optional[str] = None  # None: the model configuration's
   crop: int = 256
   batch_size: int = 2
   steps: int = 100000

@@ -28,6 +28,7 @@ import tensorflow as tf
 from nlaic_tf import data, zoo
 from nlaic_tf.io.atomic import atomic_directory, atomic_write
 from nlaic_tf.models import NLAIC, ModelConfig
+from nlaic_tf.models.config import MS_SSIM_SCALE
 from nlaic_tf.models.transfer import transfer_weights
 from nlaic_tf.training.options import TrainingOptions
 from nlaic_tf.training.distribute import is_chief, make_strategy
@@ -39,6 +40,8 @@ class Trainer:
 
   def __init__(self, model_config: ModelConfig, options: TrainingOptions):
     self.options = options
+    if options.distortion:
+      model_config = dataclasses.replace(model_config, distortion=options.distortion)
     self.model_config = model_config
     self.precision = resolve_precision(options.precision)
     self.strategy = make_strategy(options.strategy, options.devices)
@@ -76,8 +79,7 @@ class Trainer:
     self._init_file = os.path.join(options.workdir, "init.json")
 
   def _build_model_and_optimizer(self, model_config, options):
-    self.model = NLAIC(model_config, distortion=options.distortion,
-                       grad_clip=options.grad_clip,
+    self.model = NLAIC(model_config, grad_clip=options.grad_clip,
                        level_balance=options.level_balance,
                        precision=self.precision)
     # The learning rate is a plain variable set from the options before every
@@ -199,8 +201,9 @@ class Trainer:
     return self.manager.save(checkpoint_number=int(self.step))
 
   def validate(self):
-    """Loss, bpp, PSNR per rate level on the validation crops (rounding), and
-    their loss averaged with the training's level weights."""
+    """Loss, bpp, PSNR (and MS-SSIM for MS-SSIM models) per rate level on the
+    validation crops (rounding), and their loss averaged with the training's
+    level weights."""
     o = self.options
     files = data.image_files(o.val_glob)[:o.val_images]
     sums = {}
@@ -214,6 +217,9 @@ class Trainer:
           sums[(level, k)] = sums.get((level, k), 0.) + float(tf.reduce_sum(v))
     per_level = [{k: sums[(l, k)] / count for k in ("loss", "bpp", "psnr")}
                  for l in range(self.model_config.num_levels)]
+    if self.model_config.distortion == "ms-ssim":
+      for l, terms in enumerate(per_level):
+        terms["ms_ssim"] = 1. - sums[(l, "distortion")] / count / MS_SSIM_SCALE
     return dict(loss=float(np.average([p["loss"] for p in per_level],
                                       weights=self.model.level_weights)),
                 levels=per_level)
@@ -329,7 +335,9 @@ class Trainer:
       self.save_best(val)
     self._log_history(dict(step=step, time=time.time(), val_loss=val["loss"],
                            levels=val["levels"], best=improved))
-    summary = "  ".join(f"L{l}: {t['bpp']:.3f}bpp/{t['psnr']:.2f}dB"
-                        for l, t in enumerate(val["levels"]))
+    summary = "  ".join(
+        f"L{l}: {t['bpp']:.3f}bpp/{t['psnr']:.2f}dB"
+        + (f"/{t['ms_ssim']:.4f}" if "ms_ssim" in t else "")
+        for l, t in enumerate(val["levels"]))
     log(f"validation at step {step}: loss {val['loss']:.4f}"
         f"{' (best)' if improved else ''} [{time.time() - start:.0f}s]  {summary}")
