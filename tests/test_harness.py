@@ -221,3 +221,30 @@ def test_repeated_qualities_are_measured_once(tmp_path, make_image):
   result = harness.evaluate([tmp_path / "a.png"], [codecs.get_codec("jpeg420")],
                             {"jpeg420": [40, 40.0, 20]}, progress=False)
   assert [m.quality for m in result.measurements] == [20, 40]
+
+
+def test_reuse_takes_complete_conventional_codecs_from_an_earlier_run(
+    tmp_path, make_image, monkeypatch):
+  for seed in (1, 2):
+    Image.fromarray(make_image(40, 30, seed=seed)).save(tmp_path / f"{seed}.png")
+  paths = sorted(tmp_path.glob("*.png"))
+  grids = {"jpeg420": [30, 70], "webp": [50], "flaky-test": [1]}
+  run = [codecs.get_codec("jpeg420"), codecs.get_codec("webp"), _Flaky()]
+  earlier = harness.evaluate(paths, run, grids, progress=False).measurements
+  assert len(earlier) == 2 * 4
+  write_measurements_csv(tmp_path / "earlier.csv", earlier)
+  # webp lacks an image in the CSV: it runs again, as the learned stand-in does.
+  kept = [m for m in read_measurements_csv(tmp_path / "earlier.csv")
+          if not (m.codec == "webp" and m.image == "2.png")]
+  ran = []
+  for codec in run:
+    monkeypatch.setattr(codec, "_encode", lambda image, quality, f=codec._encode, n=codec.name: (
+        ran.append(n), f(image, quality))[1])
+  again = harness.evaluate(paths, run, grids, progress=False, reuse=kept).measurements
+  assert sorted(set(ran)) == ["flaky-test", "webp"]
+  assert [(m.codec, m.image, m.quality, m.bytes) for m in again] == [
+      (m.codec, m.image, m.quality, m.bytes) for m in earlier]
+  assert [m.psnr for m in again] == [pytest.approx(m.psnr, abs=1e-4) for m in earlier]
+  # The reused rows are the CSV's, timings included.
+  assert [m for m in again if m.codec == "jpeg420"] == [
+      m for m in kept if m.codec == "jpeg420"]

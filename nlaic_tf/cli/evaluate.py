@@ -9,6 +9,7 @@ examples:
   nlaic evaluate                                    # all codecs, Kodak
   nlaic evaluate --codecs jpeg420 --limit 2 --out runs/demo
   nlaic evaluate --images 'photos/*.png' --codecs webp --qualities webp:50,75,90
+  nlaic evaluate --reuse results/kodak.csv          # a new model, the anchors kept
 """
 import glob
 import logging
@@ -45,6 +46,12 @@ def add_arguments(parser) -> None:
       "--anchors", default="",
       help="published curves to draw dashed, comma-separated names or 'all' "
            "(see `nlaic bdrate --help`)")
+  parser.add_argument(
+      "--reuse", metavar="CSV",
+      help="per-image CSV of an earlier run on the same images with the same tools "
+           "and settings: conventional codecs found there at every image and quality "
+           "are taken from it, not run again (their timings are that run's); "
+           "learned codecs always run")
   parser.add_argument("--workers", type=int, default=1,
                       help="parallel processes (default 1; timings are only comparable with 1)")
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -92,7 +99,7 @@ def run(args) -> int:
   from nlaic_tf.evaluation import codecs as codec_registry
   from nlaic_tf.evaluation import harness, published, report
   from nlaic_tf.evaluation.curves import curves_from_summary
-  from nlaic_tf.evaluation.records import summarize
+  from nlaic_tf.evaluation.records import read_measurements_csv, summarize
   from nlaic_tf.io.images import find_images
 
   try:
@@ -107,6 +114,10 @@ def run(args) -> int:
     raise UserError("--limit must be at least 1")
   if args.workers < 1:
     raise UserError("--workers must be at least 1")
+  try:
+    reuse = read_measurements_csv(args.reuse) if args.reuse else []
+  except (OSError, ValueError) as e:
+    raise UserError(f"--reuse {args.reuse}: {e}") from None
   try:
     paths, ignored = find_images(args.images)
   except FileNotFoundError as e:
@@ -124,7 +135,7 @@ def run(args) -> int:
   with logging_redirect_tqdm():
     try:
       result = harness.evaluate(paths, codecs, qualities, workers=args.workers,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress, reuse=reuse)
     except ValueError as e:  # An invalid quality, found before any work.
       raise UserError(str(e)) from None
   try:

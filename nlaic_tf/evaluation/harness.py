@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from tqdm import tqdm
 
 from nlaic_tf.evaluation import metrics
-from nlaic_tf.evaluation.codecs import Codec, Quality
+from nlaic_tf.evaluation.codecs import CONVENTIONAL_CODECS, Codec, Quality
 from nlaic_tf.evaluation.curves import RDCurve, curves_from_summary
 from nlaic_tf.evaluation.plot import plot_rd
 from nlaic_tf.evaluation.records import (Measurement, summarize, write_measurements_csv,
@@ -126,9 +126,29 @@ def _usable_grids(codecs: Sequence[Codec], qualities: Optional[Mapping[str, Sequ
   return grids, failures
 
 
+def _take_reused(grids: Sequence[Tuple[Codec, List[Quality]]], names: Sequence[str],
+                 reuse: Sequence[Measurement]
+                 ) -> Tuple[List[Tuple[Codec, List[Quality]]], List[Measurement]]:
+  """Splits `grids` into the codecs still to run and the measurements taken
+  from `reuse`: a conventional codec (whose results depend on the image, the
+  quality and its tool only) found there at every quality of its grid on
+  every image is not run again. Learned codecs always run."""
+  found = {(m.codec, m.image, float(m.quality)): m for m in reuse}
+  to_run, taken = [], []
+  for codec, grid in grids:
+    rows = [found.get((codec.name, name, float(q))) for name in names for q in grid]
+    if codec.name in CONVENTIONAL_CODECS and rows and all(rows):
+      logger.info("%s: %d measurement(s) reused, not run again", codec.name, len(rows))
+      taken.extend(rows)
+    else:
+      to_run.append((codec, grid))
+  return to_run, taken
+
+
 def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
              qualities: Optional[Mapping[str, Sequence[Quality]]] = None,
-             workers: int = 1, progress: bool = True) -> EvaluationResult:
+             workers: int = 1, progress: bool = True,
+             reuse: Sequence[Measurement] = ()) -> EvaluationResult:
   """Measures every codec at every quality on every image.
 
   Args:
@@ -138,6 +158,9 @@ def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
     workers: processes to use. Timings are only comparable between codecs
       with workers=1 on an otherwise idle machine.
     progress: show a tqdm progress bar (on stderr).
+    reuse: measurements of an earlier run (same images, tools and settings):
+      conventional codecs found there complete are taken from it instead of
+      being run (`_take_reused`); their timings are the earlier run's.
 
   Returns:
     Measurements ordered by codec (as given), image, quality; and failures.
@@ -150,8 +173,8 @@ def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
   grids, failures = _usable_grids(codecs, qualities)
   for failure in failures:
     logger.warning("skipping codec %s", failure)
+  grids, measurements = _take_reused(grids, names, reuse)
   points_per_image = sum(len(grid) for _, grid in grids)
-  measurements: List[Measurement] = []
   with tqdm(total=len(paths) * points_per_image, desc="coding", unit="run", disable=not progress,
             dynamic_ncols=True) as bar:
     if workers <= 1:
