@@ -98,9 +98,9 @@ def _decode(args, out):
 
 def _write_json(path, value):
   """Writes `value` to `path` whole or not at all (a stopped run leaves no half file)."""
-  with open(path + ".part", "w") as f:
+  from nlaic_tf.io.atomic import atomic_write
+  with atomic_write(path, "w") as f:
     json.dump(value, f, indent=1)
-  os.replace(path + ".part", path)
 
 
 def _run(setting, args, *extra):
