@@ -73,7 +73,9 @@ class IntegerDense:
     scale = np.ldexp(1., exponent)
     quantized = np.round(kernel * scale)
     bias = np.zeros(kernel.shape[1]) if bias is None else np.asarray(bias, np.float64)
-    self.kernel = tf.constant(quantized, tf.float64)
+    # |quantized| <= 2^WEIGHT_BITS: stored as int16 (a quarter of float64's bytes
+    # in a SavedModel), widened to float64 where it is used.
+    self.kernel = tf.constant(quantized.astype(np.int16))
     self.bias = tf.constant(np.round(bias * scale * 2. ** ACTIVATION_BITS),
                             tf.float64)
     self.inverse = tf.constant(np.ldexp(1., -exponent), tf.float64)
@@ -84,12 +86,13 @@ class IntegerDense:
   def __call__(self, a):
     bound = tf.reduce_max(tf.abs(a)) * self.column_l1 + self.bias_max
     with tf.control_dependencies([_exact(a, bound, self.name)]):
-      out = tf.floor((tf.matmul(a, self.kernel) + self.bias) * self.inverse)
+      out = tf.floor((tf.matmul(a, tf.cast(self.kernel, tf.float64)) + self.bias)
+                     * self.inverse)
     return tf.maximum(out, 0.) if self.relu else out
 
   def float_kernel(self):
     """The quantized kernel in float units [in, out] (tests, inspection)."""
-    return self.kernel * self.inverse
+    return tf.cast(self.kernel, tf.float64) * self.inverse
 
 
 def _patches(a, kernel_size):
