@@ -22,9 +22,13 @@ flags.DEFINE_string("config", None,
                     "Model configuration name (nlaic_tf.models.CONFIGS). Default: the "
                     "configuration recorded beside --weights (train.py writes it), else small.")
 flags.DEFINE_string("weights", "runs/small/best/weights",
-                    "Checkpoint prefix of the trained weights (as written by train.py).")
+                    "Checkpoint prefix of the trained weights (as written by train.py, or a "
+                    "SavedModel's variables/variables), or a snapshot's weights.npz.")
 flags.DEFINE_string("out", "saved_models/nlaic_small", "Export directory (replaced atomically).")
 flags.DEFINE_bool("tflite", True, "Also write tflite/analysis.tflite and tflite/synthesis.tflite.")
+flags.DEFINE_enum("tflite_weights", "float16", ["float16", "float32"],
+                  "How the TFLite transforms store their weights (float16: half the size, "
+                  "computed in float32).")
 flags.DEFINE_bool("check", True,
                   "Verify the SavedModel round trip and the TFLite transforms against Keras "
                   "(at 64x64 and 320x448); fail the export on a mismatch.")
@@ -38,9 +42,11 @@ def main(argv):
   from nlaic_tf import export_lib
   from nlaic_tf.zoo import build_codec
 
-  if not os.path.exists(FLAGS.weights + ".index"):
-    print(f"export.py: no checkpoint at --weights={FLAGS.weights!r} "
-          f"(expected {FLAGS.weights}.index)", file=sys.stderr)
+  snapshot = FLAGS.weights.endswith(".npz")
+  if not os.path.exists(FLAGS.weights if snapshot else FLAGS.weights + ".index"):
+    expected = FLAGS.weights if snapshot else FLAGS.weights + ".index"
+    print(f"export.py: no weights at --weights={FLAGS.weights!r} "
+          f"(expected {expected})", file=sys.stderr)
     return 1
   try:
     config = export_lib.weights_model_config(FLAGS.weights, FLAGS.config)
@@ -51,6 +57,7 @@ def main(argv):
                        f"{config.name!r}: {e}") from e
     export_lib.export(codec, FLAGS.out, weights=FLAGS.weights,
                       tflite=FLAGS.tflite, check=FLAGS.check,
+                      tflite_weights=FLAGS.tflite_weights,
                       log=lambda message: print(message, flush=True))
   except (ValueError, export_lib.ExportError) as e:
     print(f"export.py: {e}", file=sys.stderr)

@@ -5,8 +5,9 @@
   >>> image = nlaic_tf.decompress(data)            # bytes -> uint8 [H, W, 3]
 
 `codec` arguments take anything `nlaic_tf.zoo.load_codec` returns (the
-exported SavedModel) or an in-process `NLAICCodec`; by default the shipped
-SavedModel is loaded once and cached.
+exported SavedModel) or an in-process `NLAICCodec`; by default `compress`
+uses the default model and `decompress` the pretrained model that wrote the
+file (its header names it), each SavedModel loaded once and cached.
 """
 import functools
 import re
@@ -23,10 +24,29 @@ _BITSTREAM_MESSAGE = re.compile(r"nlaic bitstream: [^\]\n]*")
 
 
 @functools.lru_cache(maxsize=None)
+def pretrained_codec(model=None):
+  """`zoo.load_codec(model)` (a pretrained model's name or a folder; None: the
+  default), loaded once."""
+  from nlaic_tf import zoo
+  return zoo.load_codec(model)
+
+
 def default_codec():
   """The default codec ($NLAIC_MODEL, else zoo.DEFAULT_MODEL), loaded once."""
+  return pretrained_codec()
+
+
+def codec_for(model_id):
+  """The codec that decodes files written by the model `model_id` (bytes):
+  the default codec if it is that model, else the pretrained model with that
+  identifier, else the default codec (which refuses the file, naming why)."""
   from nlaic_tf import zoo
-  return zoo.load_codec()
+  try:
+    default_id = zoo.read_model_info()["model_id"]
+  except (OSError, ValueError, KeyError):
+    default_id = None
+  name = None if default_id == model_id.hex() else zoo.pretrained_for_model_id(model_id)
+  return pretrained_codec(name)
 
 
 def num_levels(codec):
@@ -67,31 +87,36 @@ def compress(image, quality=DEFAULT_QUALITY, codec=None, refine_steps=0):
 
 
 def check_pixels(data, max_pixels=DEFAULT_MAX_PIXELS):
-  """Raises `BitstreamError` if `data` is not a valid file (`read_header`) or
-  its image has more than `max_pixels` pixels (the message names the option).
+  """The file's header (`read_header`); raises `BitstreamError` if `data` is
+  not a valid file or its image has more than `max_pixels` pixels (the
+  message names the option; None or 0: no limit but the format's).
   """
   from nlaic_tf.bitstream import BitstreamError, read_header
   header = read_header(bytes(data))
   pixels = header.height * header.width
-  if pixels > max_pixels:
+  if max_pixels and pixels > max_pixels:
     raise BitstreamError(
         f"nlaic bitstream: the image is {header.width}x{header.height} "
         f"({pixels / 1e6:.1f} megapixels), more than max_pixels={max_pixels} "
         "(--max-pixels on the command line); raise the limit to decode it if "
         "you trust the file and have the memory (about 0.4 GB per megapixel)")
+  return header
 
 
 def decompress(data, codec=None, max_pixels=DEFAULT_MAX_PIXELS):
   """Container bytes -> uint8 [H, W, 3]; `BitstreamError` if invalid or larger
   than `max_pixels` (`check_pixels`; None or 0: only the format's own limit,
-  16384x16384, which the SavedModel's `decompress` keeps)."""
+  16384x16384, which the SavedModel's `decompress` keeps).
+
+  codec: None decodes with the pretrained model that wrote the file
+  (`codec_for`), so files of every shipped model decode without naming it.
+  """
   import tensorflow as tf
   from nlaic_tf.bitstream import BitstreamError
-  codec = codec or default_codec()
   if not isinstance(data, (bytes, bytearray)):
     raise TypeError(f"decompress expects bytes, got {type(data).__name__}")
-  if max_pixels:
-    check_pixels(data, max_pixels)
+  header = check_pixels(data, max_pixels)
+  codec = codec or codec_for(header.model_id)
   try:
     return codec.decompress(tf.constant(bytes(data))).numpy()
   except tf.errors.InvalidArgumentError as e:

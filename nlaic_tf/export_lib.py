@@ -16,6 +16,8 @@ Layout of an export directory `out`:
     codec, whose attribute `model` is the Keras model).
   out/tflite/analysis.tflite    image float32 [1, H, W, 3] in [0, 1] -> y [1, H/16, W/16, M]
   out/tflite/synthesis.tflite   y_hat [1, h, w, M] -> image float32 [1, 16h, 16w, 3] (unclipped)
+      (weights stored as float16 by default, half the size, computed in
+      float32; `TFLITE_WEIGHTS`)
   out/tflite/rate_gains.json    per-level gains g(q) [M]: the codec codes y * g(q)
   out/model.json                configuration, model id, source weights, steps, metrics
 
@@ -43,6 +45,10 @@ from nlaic_tf.models.codec import (BITSTREAM_SPEC, IMAGE_SPEC, QUALITY_SPEC,
 TFLITE_CHECK_SIZES = ((64, 64), (320, 448))
 # Largest allowed |TFLite - Keras|, relative to the Keras output's value range.
 TFLITE_TOLERANCE = 1e-3
+# How the TFLite transforms store their weights: "float16" (half the file
+# size; the interpreter widens them to float32 once, when it loads the model)
+# or "float32".
+TFLITE_WEIGHTS = ("float16", "float32")
 
 # Refinement steps the export check runs through compress_refined.
 CHECK_REFINE_STEPS = 2
@@ -186,15 +192,21 @@ def transform_functions(model):
   }
 
 
-def convert_to_tflite(function, specs, trackable) -> bytes:
-  """Converts `function(*specs)` to a TFLite flatbuffer with builtin ops only.
+def convert_to_tflite(function, specs, trackable, weights="float16") -> bytes:
+  """Converts `function(*specs)` to a TFLite flatbuffer with builtin ops only,
+  its weights stored as `weights` (one of TFLITE_WEIGHTS).
 
   Raises ExportError naming the ops that need Flex (select TF ops).
   """
+  if weights not in TFLITE_WEIGHTS:
+    raise ValueError(f"TFLite weights must be one of {TFLITE_WEIGHTS}, got {weights!r}")
   concrete = function.get_concrete_function(*specs)
   converter = tf.lite.TFLiteConverter.from_concrete_functions(
       [concrete], trackable)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+  if weights == "float16":
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
   try:
     with _without_keras_traces():
       return converter.convert()
@@ -271,13 +283,14 @@ def check_tflite(model, flatbuffers, sizes=TFLITE_CHECK_SIZES,
   return report
 
 
-def export_tflite(model, directory, check=True):
-  """Writes analysis.tflite, synthesis.tflite and rate_gains.json to `directory`.
+def export_tflite(model, directory, check=True, weights="float16"):
+  """Writes analysis.tflite, synthesis.tflite (weights stored as `weights`,
+  one of TFLITE_WEIGHTS) and rate_gains.json to `directory`.
 
   Returns the `check_tflite` report, or {} if check is False.
   """
   os.makedirs(directory, exist_ok=True)
-  flatbuffers = {name: convert_to_tflite(function, specs, model)
+  flatbuffers = {name: convert_to_tflite(function, specs, model, weights)
                  for name, (function, specs) in transform_functions(model).items()}
   report = check_tflite(model, flatbuffers) if check else {}
   for name, flatbuffer in flatbuffers.items():
@@ -319,7 +332,8 @@ def _package_version(name):
     return None
 
 
-def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
+def model_info(codec: NLAICCodec, weights=None, tflite_report=None,
+               tflite_weights=None):
   """The contents of model.json (a dict)."""
   metrics = zoo.weights_info(weights)
   return dict(
@@ -340,6 +354,7 @@ def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
           decompress=dict(inputs={BITSTREAM_KEY: "string []"},
                           outputs=dict(image="uint8 [H, W, 3]"))),
       tflite=tflite_report or None,
+      tflite_weights=tflite_weights,
   )
 
 
@@ -347,7 +362,7 @@ def model_info(codec: NLAICCodec, weights=None, tflite_report=None):
 
 
 def export(codec: NLAICCodec, out, weights=None, tflite=True, check=True,
-           log=print):
+           log=print, tflite_weights="float16"):
   """Exports `codec` to the directory `out` atomically (layout: module docstring).
 
   Args:
@@ -355,6 +370,7 @@ def export(codec: NLAICCodec, out, weights=None, tflite=True, check=True,
     out: destination directory; replaced only if everything succeeded.
     weights: checkpoint prefix the weights came from (for model.json).
     tflite: also write the TFLite transforms.
+    tflite_weights: how they store their weights (one of TFLITE_WEIGHTS).
     check: verify the SavedModel round trip and TFLite against Keras.
     log: progress messages.
 
@@ -374,12 +390,13 @@ def export(codec: NLAICCodec, out, weights=None, tflite=True, check=True,
     report = None
     if tflite:
       log("converting analysis and synthesis to TFLite (builtin ops)")
-      report = export_tflite(codec.model, os.path.join(staging, "tflite"), check)
+      report = export_tflite(codec.model, os.path.join(staging, "tflite"), check,
+                             tflite_weights)
       for name, rows in report.items():
         for row in rows:
           log(f"  {name}.tflite {row['size'][0]}x{row['size'][1]}: max |TFLite - "
               f"Keras| = {row['max_abs_diff']:.2e} ({row['relative']:.1e} of range)")
-    info = model_info(codec, weights, report)
+    info = model_info(codec, weights, report, tflite_weights if tflite else None)
     with open(os.path.join(staging, zoo.MODEL_INFO), "w") as f:
       json.dump(info, f, indent=1)
   log(f"exported model {info['model_id']} to {os.path.abspath(out)}")

@@ -26,9 +26,18 @@ class PretrainedModel:
 
 PRETRAINED = {model.name: model for model in (
     PretrainedModel(
-        "nlaic-mse", "nlaic_small", "mse",
+        "nlaic-mse", "nlaic_mse", "mse",
+        "configuration medium-rc, 8 rate levels, trained for MSE; integer "
+        "entropy parameters (files decode identically on every machine)"),
+    PretrainedModel(
+        "nlaic-msssim", "nlaic_msssim", "ms-ssim",
+        "configuration medium-rc, 8 rate levels, nlaic-mse fine-tuned for "
+        "MS-SSIM; integer entropy parameters"),
+    PretrainedModel(
+        "nlaic-small", "nlaic_small", "mse",
         "configuration small, 8 rate levels (0.044-1.083 bpp on Kodak), "
-        "trained for MSE"),
+        "trained for MSE; the default model before 2026-12-06, kept to decode "
+        "its files (float entropy parameters)"),
 )}
 # The best model for MSE (PSNR), used when no model is named.
 DEFAULT_MODEL = "nlaic-mse"
@@ -129,6 +138,20 @@ def total_steps(info):
   """Training steps behind the weights that `weights_info` describes (0 if
   unknown), counting those of the weights they were initialised from."""
   return info.get("total_steps", info.get("step")) or 0
+
+
+def pretrained_for_model_id(model_id):
+  """The name of the pretrained model whose identifier is `model_id` (bytes
+  or hex, as a file's header records it), or None. Reads each shipped
+  model.json (a few small files)."""
+  wanted = model_id.hex() if isinstance(model_id, bytes) else model_id
+  for name in PRETRAINED:
+    try:
+      if read_model_info(name)["model_id"] == wanted:
+        return name
+    except (OSError, ValueError, KeyError):
+      continue
+  return None
 
 
 def load_codec(model=None):

@@ -123,8 +123,10 @@ def cli_reuses_the_export(monkeypatch, exported, loaded):
   """`nlaic` commands load their model on every call, as a new process must
   (about 30 s for a SavedModel on 2 busy cores); the CLI tests that run them in
   this process get the session's export as `loaded` (by the same
-  `zoo.load_codec`) instead. Other models still load for real."""
+  `zoo.load_codec`, whether named by its folder or by a pretrained name that
+  a test gives it) instead. Other models still load for real."""
   from nlaic_tf import zoo
   load = zoo.load_codec
-  monkeypatch.setattr(zoo, "load_codec",
-                      lambda model=None: loaded if model == exported else load(model))
+  monkeypatch.setattr(
+      zoo, "load_codec",
+      lambda model=None: loaded if model and zoo.model_dir(model) == exported else load(model))

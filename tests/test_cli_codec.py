@@ -5,6 +5,7 @@ from PIL import Image
 
 from nlaic_tf import api
 from nlaic_tf.bitstream import HEADER_SIZE
+from nlaic_tf.bitstream.mutations import set_fields
 from nlaic_tf.cli import main
 from nlaic_tf.io.images import read_image
 
@@ -28,7 +29,38 @@ def test_compress_decompress_info(exported, loaded, photo, capsys):
   np.testing.assert_array_equal(read_image(out), api.decompress(data, loaded))
   assert main(["info", str(stream), "--model", exported]) == 0
   text = capsys.readouterr().out
-  assert "72x48" in text and "matches the selected model: yes" in text
+  assert "72x48" in text and "matches --model: yes" in text
+
+
+@pytest.fixture
+def tiny_is_pretrained(monkeypatch, exported):
+  """The session's tiny export as the only pretrained model, "tiny-test"."""
+  from nlaic_tf import zoo
+  monkeypatch.setattr(zoo, "PRETRAINED", {"tiny-test": zoo.PretrainedModel(
+      "tiny-test", exported, "mse", "the tests' tiny export")})
+  api.pretrained_codec.cache_clear()
+  yield
+  api.pretrained_codec.cache_clear()
+
+
+def test_files_decode_with_the_pretrained_model_that_wrote_them(
+    tiny_is_pretrained, loaded, photo, capsys):
+  # The default model (nlaic-mse) is not among the pretrained models here, so
+  # only the file's model id can lead to the tiny model.
+  data = api.compress(read_image(photo), 1, loaded)
+  np.testing.assert_array_equal(api.decompress(data), api.decompress(data, loaded))
+  stream = photo.with_suffix(".nlaic")
+  stream.write_bytes(data)
+  assert main(["info", str(stream)]) == 0
+  assert "(pretrained model tiny-test)" in capsys.readouterr().out
+  out = photo.parent / "restored.png"
+  assert main(["decompress", str(stream), str(out)]) == 0
+  np.testing.assert_array_equal(read_image(out), api.decompress(data, loaded))
+  # A file of a model that is not shipped: named so, and refused by the
+  # default model with the reason.
+  stream.write_bytes(set_fields(data, model_id=b"\x00" * 8))
+  assert main(["info", str(stream)]) == 0
+  assert "not a pretrained model" in capsys.readouterr().out
 
 
 def test_failed_decompress_keeps_the_existing_output(exported, photo, caplog):

@@ -238,3 +238,29 @@ def test_mixed_float16_scales_the_loss():
       break
   assert sum(moved) > len(moved) // 2
   assert 1. < float(optimizer.loss_scale) < 2. ** 15  # lowered from its start
+
+
+def test_ms_ssim_model_scores_images_too_small_for_ms_ssim_by_mse():
+  """An MS-SSIM model's loss on an image under MS_SSIM_MIN_SIZE (161) is the
+  MSE one (MS_SSIM_SCALE makes the units agree), with static and dynamic
+  shapes, so that refinement (and an export's check) works on small images."""
+  import dataclasses
+  from nlaic_tf.models.codec import NLAICCodec
+  from nlaic_tf.models.config import MS_SSIM_SCALE, get_config
+  model = build_model(dataclasses.replace(get_config("tiny"), distortion="ms-ssim"))
+  q = tf.constant([1.])
+  small = tf.constant(_batch(1, size=64), tf.float32)
+  terms = model.losses_per_example(small, q, training=False)
+  np.testing.assert_allclose(terms["distortion"], terms["mse"], rtol=1e-6)
+  dynamic = tf.function(
+      lambda x: model.losses_per_example(x, q, training=False)["distortion"],
+      input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+  np.testing.assert_allclose(dynamic(small), terms["mse"], rtol=1e-5)
+  large = tf.constant(_batch(1, size=192), tf.float32)
+  x_hat = tf.clip_by_value(model(large, q, training=False)["x_hat"], 0., 1.)
+  expected = MS_SSIM_SCALE * (1. - tf.image.ssim_multiscale(large, x_hat, 1.))
+  np.testing.assert_allclose(dynamic(large), expected, rtol=1e-4)
+  codec = NLAICCodec(model)
+  image = smooth_image(40, 56)
+  refined = codec.compress_refined(image, 1., 2).numpy()
+  assert codec.decompress(refined).shape == image.shape

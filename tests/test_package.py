@@ -97,7 +97,7 @@ def test_installed_wheel_codes_with_models_by_name(tmp_path):
       print(len(data))
       """)], cwd=work, env=env).splitlines()
   assert all(line.startswith(str(site)) for line in report[:2])
-  assert report[1].endswith(os.path.join("nlaic_tf", "saved_models", "nlaic_small"))
+  assert report[1].endswith(os.path.join("nlaic_tf", "saved_models", "nlaic_mse"))
   original = np.asarray(Image.open(work / "photo.png"), np.float64)
   decoded = np.asarray(Image.open(work / "photo_decoded.png"), np.float64)
   assert decoded.shape == original.shape and int(report[2]) > 0
@@ -109,7 +109,7 @@ def test_model_names_resolve_to_shipped_folders(monkeypatch, tmp_path):
   from nlaic_tf import zoo
   from nlaic_tf.models.config import ModelConfig
   monkeypatch.delenv("NLAIC_MODEL", raising=False)
-  shipped = REPO / "saved_models" / "nlaic_small"
+  shipped = REPO / "saved_models" / "nlaic_mse"
   assert zoo.model_dir("nlaic-mse") == zoo.model_dir() == str(shipped)
   assert zoo.DEFAULT_MODEL in zoo.PRETRAINED
   for model in zoo.PRETRAINED.values():
@@ -117,7 +117,13 @@ def test_model_names_resolve_to_shipped_folders(monkeypatch, tmp_path):
     # The catalog says what the model was trained for, as its own config does.
     assert ModelConfig.from_dict(
         zoo.read_model_info(model.name)["config"]).distortion == model.distortion
-  assert zoo.read_model_info("nlaic-mse")["config"]["name"] == "small"
+  assert zoo.read_model_info("nlaic-mse")["config"]["name"] == "medium-rc"
+  # Every shipped model has its own identifier, by which files find it.
+  ids = [zoo.read_model_info(name)["model_id"] for name in zoo.PRETRAINED]
+  assert len(set(ids)) == len(ids)
+  assert [zoo.pretrained_for_model_id(i) for i in ids] == list(zoo.PRETRAINED)
+  assert zoo.pretrained_for_model_id(bytes.fromhex(ids[0])) == list(zoo.PRETRAINED)[0]
+  assert zoo.pretrained_for_model_id("00" * 8) is None
   assert zoo.model_dir(str(tmp_path)) == str(tmp_path)  # a folder passes through
   monkeypatch.setenv("NLAIC_MODEL", "nlaic-mse")
   assert zoo.model_dir() == str(shipped)
@@ -133,13 +139,14 @@ def test_models_command_lists_the_pretrained_models(capsys):
   assert main(["models"]) == 0
   shown = capsys.readouterr().out
   model_id = zoo.read_model_info("nlaic-mse")["model_id"]
-  assert shown.startswith("nlaic-mse  (default): configuration small")
-  assert f"{REPO / 'saved_models' / 'nlaic_small'} (model {model_id})" in shown
+  assert shown.startswith("nlaic-mse  (default): configuration medium-rc")
+  assert f"{REPO / 'saved_models' / 'nlaic_mse'} (model {model_id})" in shown
+  assert shown.count("trained for:") == len(zoo.PRETRAINED)
 
 
 def test_cli_reports_an_unknown_model_name(tmp_path, capsys):
   from nlaic_tf.cli import main
   Image.fromarray(smooth_image(16, 16)).save(tmp_path / "a.png")
   assert main(["compress", str(tmp_path / "a.png"), "--model", "nlaic-typo"]) == 1
-  assert "pretrained model's name (nlaic-mse)" in capsys.readouterr().err
+  assert "pretrained model's name (nlaic-mse, nlaic-msssim, nlaic-small)" in capsys.readouterr().err
   assert not (tmp_path / "a.nlaic").exists()

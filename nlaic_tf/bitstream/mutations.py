@@ -29,11 +29,15 @@ def with_checksum(data):
 
 
 def set_fields(data, **fields):
-  """Rewrites uint32 header fields (quality as float32), then the checksum."""
+  """Rewrites header fields (uint32 ones from ints, quality as float32,
+  model_id from 8 bytes), then the checksum."""
   data = bytearray(data)
   layout = LAYOUTS[_version(data)]
   for name, value in fields.items():
-    struct.pack_into("<f" if name == "quality" else "<I", data, layout[name], value)
+    if isinstance(value, bytes):
+      data[layout[name]:layout[name] + len(value)] = value
+    else:
+      struct.pack_into("<f" if name == "quality" else "<I", data, layout[name], value)
   return with_checksum(data)
 
 

@@ -4,7 +4,9 @@ IN is a .nlaic file, a folder (its *.nlaic files) or a quoted glob; OUT is the
 output file (one input) or folder, default: beside the input with suffix
 .png. Corrupt, truncated or foreign files are reported with the reason and
 exit status 1; no output is written for them, and outputs are atomic.
-Files of more than --max-pixels pixels are refused before decoding.
+Files of more than --max-pixels pixels are refused before decoding. Without
+--model each file is decoded by the pretrained model that wrote it (its
+header names it).
 
 examples:
   nlaic decompress photo.nlaic                  # photo.png
@@ -56,7 +58,8 @@ def run(args) -> int:
   if max_pixels < 0:
     raise UserError("--max-pixels must be 0 (no limit) or a number of pixels")
   pairs = codec_files.plan(args.input, args.output, bitstream_files, ".png")
-  codec = codec_files.load_codec(args)
+  # Without --model, api.decompress picks the model each file names.
+  codec = codec_files.load_codec(args) if args.model else None
 
   def work(src, dst):
     try:

@@ -19,12 +19,27 @@ def add_arguments(parser) -> None:
 
 
 def _model_id(args):
-  """Hex model id of --model (or the default) from its model.json, if present."""
+  """Hex model id of --model from its model.json, if present."""
   from nlaic_tf import zoo
   try:
     return zoo.read_model_info(args.model)["model_id"]
   except (OSError, ValueError, KeyError):
     return None
+
+
+def _model_line(args, model):
+  """What decodes a file of model id `model` (hex): the pretrained model of
+  that id, or with --model whether that model matches."""
+  from nlaic_tf import zoo
+  if args.model:
+    known = _model_id(args)
+    match = ("unknown (no model.json)" if known is None else "yes" if known == model
+             else "NO: decode with the model that wrote it")
+    return f"{model} (matches --model: {match})"
+  name = zoo.pretrained_for_model_id(model)
+  return (f"{model} (pretrained model {name})" if name else
+          f"{model} (not a pretrained model: decode with --model FOLDER of the "
+          "export that wrote it)")
 
 
 def _symbols_check(header):
@@ -44,9 +59,6 @@ def run(args) -> int:
   except (OSError, BitstreamError) as e:
     raise UserError(f"{args.file}: {e}") from None
   model = header.model_id.hex()
-  known = _model_id(args)
-  match = ("unknown (no model.json)" if known is None else
-           "yes" if known == model else "NO: decode with the model that wrote it")
   bpp = metrics.bpp(len(data), header.height, header.width)
   print(f"file:           {args.file} ({len(data)} bytes, {bpp:.4f} bpp)\n"
         f"format version: {header.version}\n"
@@ -55,5 +67,5 @@ def run(args) -> int:
         f"streams:        z {header.z_length} bytes, y {header.y_length} bytes\n"
         f"checksum:       {header.checksum:08x} (verified)\n"
         f"symbols check:  {_symbols_check(header)}\n"
-        f"model id:       {model} (matches the selected model: {match})")
+        f"model id:       {_model_line(args, model)}")
   return 0

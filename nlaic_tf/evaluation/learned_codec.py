@@ -1,9 +1,10 @@
 """The learned codec in the evaluation harness, registered as "nlaic", and
-with encoder-side latent refinement as "nlaic-refined".
+with encoder-side latent refinement as "nlaic-refined"; every other
+pretrained model under its own name (`nlaic-msssim`, `nlaic-small`).
 
 Files are the real .nlaic containers written by the exported SavedModel
-($NLAIC_MODEL, else the default pretrained model); the grid is every trained rate
-level. TensorFlow is loaded on first use, not at import.
+("nlaic": $NLAIC_MODEL, else the default pretrained model); the grid is every
+trained rate level. TensorFlow is loaded on first use, not at import.
 """
 from typing import Optional
 
@@ -20,16 +21,19 @@ class NlaicCodec(Codec):
   quality_help = "rate level 0 (smallest) .. levels-1; fractional values interpolate"
   integer_quality = False
 
-  def __init__(self, model_dir: Optional[str] = None, refine_steps: int = 0):
+  def __init__(self, model_dir: Optional[str] = None, refine_steps: int = 0,
+               name: Optional[str] = None):
+    """model_dir: as `zoo.model_dir`; name: the registry name (default
+    "nlaic", or "nlaic-refined" with refine_steps)."""
     self._model_dir = model_dir
     self._codec = None
     self.refine_steps = int(refine_steps)
     if self.refine_steps:
-      self.name = "nlaic-refined"
+      self.name = name or "nlaic-refined"
       self.label = f"NLAIC, {self.refine_steps} refinement steps (ours)"
     else:
-      self.name = "nlaic"
-      self.label = "NLAIC (ours)"
+      self.name = name or "nlaic"
+      self.label = f"NLAIC {name} (ours)" if name else "NLAIC (ours)"
 
   @property
   def model_dir(self) -> str:
@@ -83,3 +87,13 @@ class NlaicCodec(Codec):
 
 NLAIC = register_codec(NlaicCodec())
 NLAIC_REFINED = register_codec(NlaicCodec(refine_steps=EVALUATION_REFINE_STEPS))
+
+
+def _register_pretrained():
+  from nlaic_tf import zoo
+  for name in zoo.PRETRAINED:
+    if name != zoo.DEFAULT_MODEL:
+      register_codec(NlaicCodec(model_dir=name, name=name))
+
+
+_register_pretrained()

@@ -5,6 +5,7 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 from nlaic_tf.entropy import ContextModel, ScaleTable, gaussian_bits
+from nlaic_tf.evaluation.metrics import MS_SSIM_MIN_SIZE
 from nlaic_tf.models.config import MS_SSIM_SCALE, ModelConfig
 from nlaic_tf.models.rate_levels import RateGains, interpolate_levels, level_weights
 from nlaic_tf import transforms
@@ -13,6 +14,21 @@ from nlaic_tf import transforms
 def ms_ssim_distortion(x, x_hat):
   """1 - MS-SSIM per image, images [B, H, W, 3] in [0, 1] (H, W >= 161)."""
   return 1. - tf.image.ssim_multiscale(x, x_hat, max_val=1.)
+
+
+def ms_ssim_or_mse_distortion(x, x_hat, mse):
+  """MS_SSIM_SCALE * (1 - MS-SSIM) per image [B] of images [B, H, W, 3] in
+  [0, 1]; images with a side under MS_SSIM_MIN_SIZE (too small for MS-SSIM's
+  five scales) get `mse` [B] (255^2 MSE) instead, the unit MS_SSIM_SCALE
+  matches."""
+  def ms_ssim():
+    return MS_SSIM_SCALE * ms_ssim_distortion(x, x_hat)
+  size = x.shape[1:3]
+  if None not in size:
+    return ms_ssim() if min(size) >= MS_SSIM_MIN_SIZE else mse
+  shape = tf.shape(x)
+  return tf.cond(tf.minimum(shape[1], shape[2]) >= MS_SSIM_MIN_SIZE,
+                 ms_ssim, lambda: mse)
 
 
 def per_example_uniform(seeds, stream, shape, minval, maxval, dtype=tf.float32):
@@ -171,7 +187,8 @@ class NLAIC(tf.keras.Model):
     `from_latents`; its x_hat may be larger, e.g. padded: its top-left H x W
     is scored, bits count per H * W pixels) at quality [B]: dict of loss
     (lambda * distortion + bpp), bpp, mse (on [0, 255]), psnr, distortion
-    (255^2 MSE or MS_SSIM_SCALE * (1 - MS-SSIM), as `config.distortion`); each [B].
+    (255^2 MSE or MS_SSIM_SCALE * (1 - MS-SSIM), as `config.distortion`;
+    see `ms_ssim_or_mse_distortion` for small images); each [B].
     """
     shape = tf.shape(x)
     x_hat = out["x_hat"][:, :shape[1], :shape[2], :]
@@ -182,7 +199,7 @@ class NLAIC(tf.keras.Model):
     if self.config.distortion == "mse":
       distortion = mse
     else:
-      distortion = MS_SSIM_SCALE * ms_ssim_distortion(x, clipped)
+      distortion = ms_ssim_or_mse_distortion(x, clipped, mse)
     psnr = tf.image.psnr(x, clipped, max_val=1.)
     return dict(loss=self.lambda_of(quality) * distortion + bpp, bpp=bpp,
                 mse=mse, psnr=psnr, distortion=distortion)
