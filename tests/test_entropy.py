@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from nlaic_tf.entropy import ContextModel, ScaleTable, WavefrontSchedule, gaussian_bits
-from nlaic_tf.entropy.wavefront import wavefront_coefficients
+from nlaic_tf.entropy.wavefront import code_latents, wavefront_coefficients
 from nlaic_tf.layers.masked_conv3d import causal_offsets
 
 
@@ -36,12 +36,79 @@ def test_schedule_covers_each_element_once_in_step_order(k, raster, shape):
     np.testing.assert_array_equal((channel, row, column),
                                   np.unravel_index(positions, shape))
     assert len(positions) <= int(s.max_count)
+    assert len(set(channel)) <= int(s.channels_per_step)
     seen.extend(positions)
   assert sorted(seen) == list(range(n_c * n_h * n_w))
 
 
 def test_no_context_is_one_step():
   assert int(WavefrontSchedule(1, 8, 4, 4).num_steps) == 1
+
+
+class _TapParameters:
+  """Parameters whose mean and index hash every tap of the context (values
+  multiples of 1/4, all arithmetic exact): a tap read from the wrong place
+  changes the outputs."""
+
+  dtype = tf.float64
+
+  def __init__(self, k, seed):
+    self.kernel_size = k
+    self.offsets = causal_offsets(k)
+    rng = np.random.default_rng(seed)
+    self.weights = tf.constant(rng.integers(1, 50, (len(self.offsets), 2)),
+                               tf.float64)
+
+  def prepare(self):
+    return ()
+
+  def __call__(self, patches, features, prepared):
+    """patches [n, taps] float64, features [n, 1] -> (indexes int32 [n], mu [n])."""
+    del prepared
+    hashed = tf.math.floormod(tf.matmul(patches * 4., self.weights) + features, 97.)
+    return tf.cast(hashed[:, 0], tf.int32), (hashed[:, 1] - 48.) / 4.
+
+
+def _reference_coding(params, shape, symbols):
+  """The same coding, one element at a time in raster order over a zero-padded
+  copy of the whole volume -> (y_hat, indexes) [C*H*W]."""
+  p = params.kernel_size // 2
+  volume = np.zeros([s + 2 * p for s in shape])
+  y_hat, indexes = np.zeros(symbols.size), np.zeros(symbols.size, np.int32)
+  for i, (c, h, w) in enumerate(np.ndindex(*shape)):
+    taps = params.offsets + [c + p, h + p, w + p]
+    patch = volume[taps[:, 0], taps[:, 1], taps[:, 2]][None]
+    index, mu = params(tf.constant(patch), tf.constant([[float(i)]], tf.float64), ())
+    y_hat[i], indexes[i] = symbols[i] + mu.numpy()[0], index.numpy()[0]
+    volume[c + p, h + p, w + p] = y_hat[i]
+  return y_hat, indexes
+
+
+@pytest.mark.parametrize("k,raster", [(1, False), (3, False), (5, False),
+                                      (3, True), (5, True)])
+@pytest.mark.parametrize("shape", [(20, 3, 5), (7, 6, 9), (2, 1, 4)])
+def test_ring_of_channels_reads_what_the_whole_volume_holds(k, raster, shape):
+  """`code_latents` keeps only `channels_per_step + p` channel planes (for
+  C = 20 and 7 fewer than C, so slots are reused): every element's context,
+  mean, index, symbol and y_hat equal those of a loop over the whole volume."""
+  params = _TapParameters(k, seed=sum(shape) + k)
+  symbols = np.random.default_rng(k).integers(-20, 20, np.prod(shape)).astype(np.int32)
+  features = tf.range(np.prod(shape), dtype=tf.float64)[:, None]
+
+  def code_step(handle, indexes, mu, positions):
+    return handle + tf.size(positions), tf.gather(symbols, positions)
+
+  @tf.function(autograph=False)
+  def run():
+    schedule = WavefrontSchedule(k, *shape, raster=raster)
+    return code_latents(params, schedule, features, code_step, tf.constant(0))
+
+  count, y_hat, indexes, coded = (v.numpy() for v in run())
+  expected_y, expected_indexes = _reference_coding(params, shape, symbols)
+  assert count == symbols.size
+  np.testing.assert_array_equal(coded, symbols)
+  np.testing.assert_array_equal(indexes, expected_indexes)
+  np.testing.assert_array_equal(y_hat, expected_y.astype(np.float32))
 
 
 def _context_and_inputs(seed=0, k=3):

@@ -40,6 +40,23 @@ def test_integer_convolutions_match_keras(layer):
   np.testing.assert_allclose(got / ONE, expected, atol=2e-3 * np.abs(expected).max())
 
 
+@pytest.mark.parametrize("layer,height", [
+    (tf.keras.layers.Conv2D(6, 3, padding="same", activation="relu"), 11),
+    (tf.keras.layers.Conv2DTranspose(6, 5, 2, "same"), 5)])
+def test_convolution_bands_give_the_whole_image_integers(layer, height):
+  """Output rows in bands of 4 (heights 11 and 10: the last band shorter) equal
+  one im2col over the whole image, integer for integer."""
+  x = np.floor(np.random.default_rng(2).normal(0., 3., (1, height, 7, 4)) * ONE)
+  layer.build(x.shape)
+  layer.bias.assign(tf.random.normal(layer.bias.shape, seed=3))
+  banded = integer.IntegerConv2D(layer, band_rows=4)(tf.constant(x)).numpy()
+  whole = integer.IntegerConv2D(layer, band_rows=1000)(tf.constant(x)).numpy()
+  stride = layer.strides[0]
+  assert banded.shape == whole.shape == (1, height * stride, 7 * stride, 6)
+  np.testing.assert_array_equal(banded, whole)
+  assert np.abs(whole).max() > ONE  # not trivially zero
+
+
 def test_scale_thresholds_pick_the_float_index():
   from nlaic_tf.entropy import ScaleTable
   table = ScaleTable(64, .11, 256.)

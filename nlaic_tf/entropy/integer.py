@@ -43,6 +43,10 @@ from nlaic_tf.layers import ResidualBlock
 ACTIVATION_BITS = 12
 WEIGHT_BITS = 13
 _EXACT_LIMIT = 2. ** 53
+# Output rows per im2col band of a convolution: at 4K (latents 136 x 240) the
+# 5x5x128 patches of a band take 16 * 240 * 3200 * 8 bytes = 98 MB, those of the
+# whole image 835 MB.
+BAND_ROWS = 16
 
 
 def supports_integer(config):
@@ -79,6 +83,7 @@ class IntegerDense:
     self.bias = tf.constant(np.round(bias * scale * 2. ** ACTIVATION_BITS),
                             tf.float64)
     self.inverse = tf.constant(np.ldexp(1., -exponent), tf.float64)
+    self.out_channels = kernel.shape[1]
     self.column_l1 = float(np.max(np.sum(np.abs(quantized), axis=0)))
     self.bias_max = float(np.max(np.abs(self.bias.numpy()), initial=0.))
     self.name, self.relu = name, relu
@@ -95,13 +100,34 @@ class IntegerDense:
     return tf.cast(self.kernel, tf.float64) * self.inverse
 
 
-def _patches(a, kernel_size):
-  """[1, h, w, c] -> [h*w, k*k*c], 'SAME' zero padding, rows (dy, dx, channel)."""
-  p = kernel_size // 2
-  a = tf.pad(a, [[0, 0], [p, p], [p, p], [0, 0]])
-  patches = tf.image.extract_patches(a, [1, kernel_size, kernel_size, 1],
+def _patches(band, kernel_size):
+  """[1, rows + 2p, w + 2p, c] (zero-padded) -> [rows*w, k*k*c], the values
+  of each row in (dy, dx, channel) order."""
+  patches = tf.image.extract_patches(band, [1, kernel_size, kernel_size, 1],
                                      [1, 1, 1, 1], [1, 1, 1, 1], "VALID")
   return tf.reshape(patches, [-1, patches.shape[-1]])
+
+
+def _banded_convolution(a, kernel_size, dense, band_rows):
+  """'SAME' stride-1 convolution [1, h, w, c] -> [1, h, w, out] as `dense`
+  over the im2col patches of `band_rows` output rows at a time (the last band
+  may be shorter), so that the patches take k*k*c values per pixel of one
+  band only; each band reads its rows plus the kernel's halo of p = k // 2."""
+  p = kernel_size // 2
+  shape = tf.shape(a)
+  a = tf.pad(a, [[0, 0], [p, p], [p, p], [0, 0]])
+  bands = (shape[1] + band_rows - 1) // band_rows
+
+  def body(i, out):
+    band = a[:, i * band_rows:(i + 1) * band_rows + 2 * p]
+    return i + 1, out.write(i, dense(_patches(band, kernel_size)))
+
+  out = tf.TensorArray(tf.float64, size=bands, infer_shape=False,
+                       element_shape=[None, dense.out_channels])
+  # One band at a time: bands in flight would each hold their patches.
+  _, out = tf.while_loop(lambda i, _: i < bands, body, (0, out),
+                         parallel_iterations=1)
+  return tf.reshape(out.concat(), [1, shape[1], shape[2], dense.out_channels])
 
 
 class IntegerConv2D:
@@ -109,10 +135,11 @@ class IntegerConv2D:
 
   The transposed convolution is the stride-1 convolution, with the spatially
   flipped kernel, of the input with a zero inserted after every row and
-  column (output 2h x 2w).
+  column (output 2h x 2w). Output rows are computed `band_rows` at a time
+  (`_banded_convolution`): the same integers as one whole-image im2col.
   """
 
-  def __init__(self, layer, relu=False):
+  def __init__(self, layer, relu=False, band_rows=BAND_ROWS):
     kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
     self.transposed = isinstance(layer, tf.keras.layers.Conv2DTranspose)
     if self.transposed:  # [k, k, out, in] -> flipped [k, k, in, out]
@@ -123,6 +150,7 @@ class IntegerConv2D:
       raise NotImplementedError("only stride-1 'same' convolutions")
     self.kernel_size, self.in_channels = kernel.shape[0], kernel.shape[2]
     self.dense = IntegerDense(kernel, bias, layer.name, relu=relu)
+    self.band_rows = int(band_rows)
 
   def __call__(self, a):
     # Decoded z arrives without a static channel count; the patches need one.
@@ -135,9 +163,7 @@ class IntegerConv2D:
       a = tf.reshape(tf.stack([a, tf.zeros_like(a)], 2),
                      [1, 2 * shape[1], 2 * shape[2], a.shape[-1]])
       a = tf.pad(a, [[0, 0], [1, 0], [1, 0], [0, 0]])[:, :-1, :-1, :]
-      shape = tf.shape(a)
-    out = self.dense(_patches(a, self.kernel_size))
-    return tf.reshape(out, [1, shape[1], shape[2], out.shape[-1]])
+    return _banded_convolution(a, self.kernel_size, self.dense, self.band_rows)
 
 
 class _IntegerResidual:

@@ -11,6 +11,12 @@ The elements of a step are computed in closed form when the step runs
 (`WavefrontSchedule.positions`), so nothing the size of the volume is sorted
 or enumerated ahead of the loop.
 
+The channels coded at one step form a contiguous range of at most
+`WavefrontSchedule.channels_per_step` channels, and the context reads only
+channels c - p .. c, so the loop keeps a ring of that many + p channel planes
+(channel c in slot c mod ring size) instead of the whole volume: each step
+copies the ring, not C planes.
+
 `code_latents` is the single loop that encoder and decoder both run: the
 entropy parameters of every element are computed with the same ops, shapes
 and order on both sides, only the range-coder call differs.
@@ -42,6 +48,7 @@ class WavefrontSchedule:
   Attributes (int32 scalar tensors):
     shape: (C, H, W).
     num_steps: number of sequential steps.
+    channels_per_step: an upper bound of the distinct channels one step codes.
     max_count: an upper bound of the elements coded in one step.
   `positions(t)` gives the elements of step t.
   """
@@ -59,13 +66,14 @@ class WavefrontSchedule:
     self.all_at_once = wavefront_coefficients(kernel_size)[0] == 0 and not raster
     if self.all_at_once:
       self.num_steps = tf.constant(1, tf.int32)
+      self.channels_per_step = c
       self.max_count = c * h * w
     else:
       self.num_steps = a * (c - 1) + b * (h - 1) + d * (w - 1) + 1
-      # At most this many channels and rows meet one step (d = 1: a row
-      # meets a step in at most one element).
-      self.max_count = (tf.minimum(c, (b * (h - 1) + w - 1) // a + 1) *
-                        tf.minimum(h, (w - 1) // b + 1))
+      # Channel c meets steps a*c .. a*c + b*(H-1) + (W-1), rows likewise
+      # (d = 1: a row meets a step in at most one element).
+      self.channels_per_step = tf.minimum(c, (b * (h - 1) + w - 1) // a + 1)
+      self.max_count = self.channels_per_step * tf.minimum(h, (w - 1) // b + 1)
 
   def positions(self, t):
     """Raster indices (c*H*W + h*W + w, int32 [n], ascending) of the elements
@@ -109,31 +117,47 @@ def code_latents(parameters, schedule, features, code_step, handle):
   p = schedule.kernel_size // 2
   c, h, w = schedule.shape
   hp, wp = h + 2 * p, w + 2 * p
+  # Step t codes channels first..last (at most channels_per_step of them) and
+  # reads channels first - p .. last at positions already coded, which no lower
+  # channel of the same slot can have overwritten; no channel above last is
+  # coded yet. So with this many slots (channel i in slot i mod slots) every
+  # read finds its channel's value, and zeros for channels -p..-1.
+  slots = schedule.channels_per_step + p
   offsets = tf.constant(parameters.offsets)
-  taps = (offsets[:, 0] * hp + offsets[:, 1]) * wp + offsets[:, 2]
   prepared = parameters.prepare()
 
-  def body(t, handle, volume, coded):
+  def ring_index(channel, row, column):
+    """Flat index in the ring [slots, H+2p, W+2p] of (channel, row, column),
+    int32 tensors of one shape: channel >= -p, row in [-p, H+p), column in
+    [-p, W+p)."""
+    return ((channel % slots) * hp + row + p) * wp + column + p
+
+  def body(t, handle, ring, coded, values):
     positions, channel, row, column = schedule.positions(t)
-    centres = ((channel + p) * hp + row + p) * wp + column + p
-    patches = tf.gather(volume, centres[:, None] + taps[None, :])
+    patches = tf.gather(ring, ring_index(channel[:, None] + offsets[None, :, 0],
+                                         row[:, None] + offsets[None, :, 1],
+                                         column[:, None] + offsets[None, :, 2]))
     indexes, mu = parameters(patches, tf.gather(features, positions), prepared)
     handle, symbols = code_step(handle, indexes, mu, positions)
     y_hat = tf.cast(symbols, mu.dtype) + mu
-    # The context reads the volume, so every step writes a new one (a copy);
-    # what is only returned goes to a TensorArray (no copy per step).
-    volume = tf.tensor_scatter_nd_update(volume, centres[:, None], y_hat)
-    return t + 1, handle, volume, coded.write(
-        t, tf.stack([positions, indexes, symbols], 1))
+    # The context reads the ring, so every step writes a new one (a copy);
+    # what is only returned goes to TensorArrays (no copy per step).
+    ring = tf.tensor_scatter_nd_update(
+        ring, ring_index(channel, row, column)[:, None], y_hat)
+    return (t + 1, handle, ring,
+            coded.write(t, tf.stack([positions, indexes, symbols], 1)),
+            values.write(t, tf.cast(y_hat, tf.float32)))
 
-  volume = tf.zeros([(c + 2 * p) * hp * wp], parameters.dtype)
+  ring = tf.zeros([slots * hp * wp], parameters.dtype)
   coded = tf.TensorArray(tf.int32, size=schedule.num_steps, infer_shape=False,
                          element_shape=[None, 3])
-  _, handle, volume, coded = tf.while_loop(
-      lambda t, *_: t < schedule.num_steps, body, (0, handle, volume, coded))
+  values = tf.TensorArray(tf.float32, size=schedule.num_steps, infer_shape=False,
+                          element_shape=[None])
+  _, handle, _, coded, values = tf.while_loop(
+      lambda t, *_: t < schedule.num_steps, body,
+      (0, handle, ring, coded, values))
   coded = coded.concat()
   # Back to raster order.
+  y_hat = tf.scatter_nd(coded[:, :1], values.concat(), [c * h * w])
   coded = tf.scatter_nd(coded[:, :1], coded[:, 1:], [c * h * w, 2])
-  inner = tf.reshape(volume, [c + 2 * p, hp, wp])[p:p + c, p:p + h, p:p + w]
-  y_hat = tf.cast(tf.reshape(inner, [-1]), tf.float32)
   return handle, y_hat, coded[:, 0], coded[:, 1]
