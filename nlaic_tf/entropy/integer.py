@@ -10,7 +10,9 @@ for data compression with latent-variable models" (ICLR 2019):
   round(w * 2^e_c), e_c chosen so that the largest magnitude is below
   2^WEIGHT_BITS; the bias to round(b * 2^(ACTIVATION_BITS + e_c));
 - a layer is im2col + matmul (no Winograd or FFT, whose intermediates are not
-  integers) followed by floor(acc / 2^e_c): a power-of-two rescale;
+  integers) followed by floor(acc / 2^e_c): a power-of-two rescale; a
+  convolution's im2col is built for BAND_ROWS output rows at a time, so that
+  its memory grows with the band, not the image;
 - ReLU and residual additions are exact on integers;
 - the scale index counts the precomputed integer thresholds that the raw
   scale output reaches (softplus and the log-domain rounding folded into the
