@@ -1,13 +1,15 @@
 """Peak memory of `compress` and of `decompress` of one large image, each on its own.
 
-  python benchmarks/large_image_memory.py                          # shipped SavedModel, 3840x2160
+  python benchmarks/large_image_memory.py                          # shipped model, 3840x2160
+  python benchmarks/large_image_memory.py --saved_model            # its SavedModel's graphs
   python benchmarks/large_image_memory.py --model /tmp/export --size 4320x7680
   python benchmarks/large_image_memory.py --weights saved_models/nlaic_small/variables/variables
 
-`--weights` (with `--config`) builds the codec in Python from a checkpoint
-instead of loading a SavedModel: the code of this checkout, without the
-SavedModel's deserialized functions. The image is the Kodak mosaic of `coding_speed.py` (landscape Kodak images
-tiled in file order). The model is loaded and warmed up on a 64x64 image,
+The model is loaded as `nlaic` loads it (`zoo.load_codec`: built by this
+checkout's code from the export's weights); `--saved_model` runs the
+SavedModel's own graphs instead (what TF Serving runs); `--weights` (with
+`--config`) builds the codec from a checkpoint. The image is the Kodak
+mosaic of `coding_speed.py` (landscape Kodak images tiled in file order). The model is loaded and warmed up on a 64x64 image,
 then the peak resident memory (VmHWM, reset through /proc/self/clear_refs
 before each call, so Linux only) is printed after loading, after `compress`
 and after `decompress`, with each call's time, the file size and the PSNR.
@@ -61,7 +63,9 @@ def main(argv):
     codec = zoo.build_codec(FLAGS.config, FLAGS.weights)
   else:
     model_dir = FLAGS.model or zoo.default_model_dir()
-    codec = zoo.load_codec(model_dir)
+    codec = zoo.load_codec(model_dir, saved_model=FLAGS.saved_model)
+    if FLAGS.saved_model:
+      model_dir += " (the SavedModel's graphs)"
   quality = np.float32(FLAGS.quality)
   codec.decompress(codec.compress(image[:64, :64], quality))
   print(f"model {model_dir}, {width}x{height}, quality {FLAGS.quality:g}")

@@ -4,10 +4,10 @@
   >>> data = nlaic_tf.compress(image, quality=3)   # uint8 [H, W, 3] -> bytes
   >>> image = nlaic_tf.decompress(data)            # bytes -> uint8 [H, W, 3]
 
-`codec` arguments take anything `nlaic_tf.zoo.load_codec` returns (the
-exported SavedModel) or an in-process `NLAICCodec`; by default `compress`
-uses the default model and `decompress` the pretrained model that wrote the
-file (its header names it), each SavedModel loaded once and cached.
+`codec` arguments take anything `nlaic_tf.zoo.load_codec` returns (an
+`NLAICCodec` around an export's weights, or a SavedModel's graphs); by
+default `compress` uses the default model and `decompress` the pretrained
+model that wrote the file (its header names it), each loaded once and cached.
 """
 import functools
 import re

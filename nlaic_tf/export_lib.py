@@ -9,8 +9,9 @@ Layout of an export directory `out`:
       decompress: bitstream_bytes string [] -> {"image": uint8 [H, W, 3]}
                   (so decompress(**compress(...)) chains; earlier exports,
                   whose model.json says so, named this input `bitstream`)
-    and the attributes compress, compress_refined, decompress, encode,
-    encode_refined, decode, model_id, config_json (tf.functions and variables, as on `NLAICCodec`).
+    and the attributes compress, compress_refined, decompress, decode,
+    model_id, config_json (tf.functions and variables, as on `NLAICCodec`;
+    encode and encode_refined stay out: `NLAICCodec.PYTHON_ONLY`).
     `tf.train.Checkpoint(model=model).read(out + "/variables/variables")`
     restores the Keras weights of an `NLAIC` (the checkpoint root is the
     codec, whose attribute `model` is the Keras model).

@@ -154,13 +154,24 @@ def pretrained_for_model_id(model_id):
   return None
 
 
-def load_codec(model=None):
-  """Loads an exported codec SavedModel: a pretrained model's name or a
-  folder, as `model_dir` (default: $NLAIC_MODEL, else `DEFAULT_MODEL`).
+def load_codec(model=None, saved_model=False):
+  """Loads an exported codec: a pretrained model's name or a folder written
+  by export.py, as `model_dir` (default: $NLAIC_MODEL, else `DEFAULT_MODEL`).
 
-  The result has `compress(image, quality)`, `decompress(bitstream)`,
-  `encode`, `decode`, `model_id` and `config_json`, as `NLAICCodec`.
-  Raises FileNotFoundError if there is no SavedModel there.
+  The codec is an `NLAICCodec` built by this package's code from the
+  export's configuration (model.json), weights and range-coding tables
+  (variables/), checked to have the model id model.json records: the files
+  it writes and reads are the SavedModel's, and its tf.functions are traced at first
+  use, as fast as the SavedModel's are loaded, and coding a 3840x2160 image
+  takes about 0.5 GB less memory than with the SavedModel's graphs
+  (docs/benchmarks.md, "Large images"). `saved_model=True`, and a folder
+  without a configuration in model.json, load the SavedModel's own graphs
+  (`tf.saved_model.load`: what TF Serving and other apps run), which have
+  `compress`, `compress_refined`, `decompress`, `decode`, `model_id` and
+  `config_json` (and `encode`, `encode_refined` in exports made before
+  `NLAICCodec.PYTHON_ONLY` left them out, the shipped ones among them).
+  Raises FileNotFoundError if there is no SavedModel there, ValueError if its
+  weights are not the model model.json names.
   """
   path = model_dir(model)
   if not os.path.exists(os.path.join(path, "saved_model.pb")):
@@ -169,4 +180,22 @@ def load_codec(model=None):
         f"or a pretrained model's name ({', '.join(PRETRAINED)})")
   import tensorflow as tf
   import tensorflow_compression  # noqa: F401  registers the range-coding ops
-  return tf.saved_model.load(path)
+  try:
+    info = read_model_info(path)
+  except (OSError, ValueError):
+    info = {}
+  config = recorded_config(info)
+  if saved_model or config is None:
+    return tf.saved_model.load(path)
+  weights = os.path.join(path, "variables", "variables")
+  codec = build_codec(config, weights)
+  # The range-coding tables as the export stores them, not recomputed here in
+  # float: every user of an export codes with the same tables.
+  tf.train.Checkpoint(side_model=codec.side_model,
+                      latent_model=codec.latent_model).read(
+                          weights).expect_partial().assert_existing_objects_matched()
+  model_id = codec.model_id.numpy().hex()
+  if info.get("model_id", model_id) != model_id:
+    raise ValueError(f"the weights in {path!r} are model {model_id}, not the "
+                     f"model {info['model_id']} that its {MODEL_INFO} names")
+  return codec

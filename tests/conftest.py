@@ -113,15 +113,23 @@ def exported(tiny_codec, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def loaded(exported):
-  """The exported tiny codec, loaded back as the CLI loads it."""
+  """The exported tiny codec, loaded back as the CLI loads it (an NLAICCodec
+  built from the export's configuration and weights)."""
   from nlaic_tf import zoo
   return zoo.load_codec(exported)
+
+
+@pytest.fixture(scope="session")
+def served(exported):
+  """The exported tiny codec's SavedModel graphs (what TF Serving runs)."""
+  from nlaic_tf import zoo
+  return zoo.load_codec(exported, saved_model=True)
 
 
 @pytest.fixture
 def cli_reuses_the_export(monkeypatch, exported, loaded):
   """`nlaic` commands load their model on every call, as a new process must
-  (about 30 s for a SavedModel on 2 busy cores); the CLI tests that run them in
+  (about 30 s for the tiny model on 2 busy cores); the CLI tests that run them in
   this process get the session's export as `loaded` (by the same
   `zoo.load_codec`, whether named by its folder or by a pretrained name that
   a test gives it) instead. Other models still load for real."""

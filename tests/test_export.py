@@ -72,18 +72,18 @@ def test_saved_model_cli_lists_signatures(exported, tmp_path):
   assert "outputs['image']" in decompress and "DT_UINT8" in decompress
 
 
-def test_signatures_chain(tiny_codec, loaded, exported):
+def test_signatures_chain(tiny_codec, served, exported):
   """compress's output is decompress's input: no renaming between them."""
   import tensorflow as tf
   image = smooth_image(40, 72, seed=5)
-  compressed = loaded.signatures["compress"](image=tf.constant(image),
+  compressed = served.signatures["compress"](image=tf.constant(image),
                                              quality=tf.constant(QUALITY))
-  decoded = loaded.signatures["decompress"](**compressed)["image"]
+  decoded = served.signatures["decompress"](**compressed)["image"]
   _, _, reconstruction = tiny_codec.encode(image, QUALITY)
   np.testing.assert_array_equal(decoded.numpy(), reconstruction.numpy())
-  refined = loaded.signatures["compress_refined"](
+  refined = served.signatures["compress_refined"](
       image=tf.constant(image), quality=tf.constant(QUALITY), steps=tf.constant(1))
-  assert loaded.signatures["decompress"](**refined)["image"].shape == image.shape
+  assert served.signatures["decompress"](**refined)["image"].shape == image.shape
   with open(os.path.join(exported, "model.json")) as f:
     signatures = json.load(f)["signatures"]
   assert (list(signatures["compress"]["outputs"]) ==
@@ -141,9 +141,41 @@ def test_failed_export_leaves_previous_export_intact(tiny_codec, exported,
   assert sorted(os.listdir(os.path.dirname(exported))) == entries
 
 
-def test_compress_signature_rejects_quality_outside_levels(loaded):
+def test_load_codec_builds_the_export_in_python_with_the_saved_model_files(
+    exported, loaded, served):
+  """What `nlaic` loads (the package's code around the export's weights)
+  writes the SavedModel's files, byte for byte, and each decodes the other's."""
+  from nlaic_tf.models.codec import NLAICCodec
+  assert isinstance(loaded, NLAICCodec) and not isinstance(served, NLAICCodec)
+  with open(os.path.join(exported, "model.json")) as f:
+    assert loaded.model_id.numpy().hex() == json.load(f)["model_id"]
+  assert served.model_id.numpy() == loaded.model_id.numpy()
+  image = smooth_image(56, 40, seed=8)
+  ours = loaded.compress(image, np.float32(QUALITY))
+  theirs = served.compress(image, np.float32(QUALITY))
+  assert ours.numpy() == theirs.numpy()
+  np.testing.assert_array_equal(served.decompress(ours).numpy(),
+                                loaded.decompress(theirs).numpy())
+
+
+def test_load_codec_checks_the_model_id_and_falls_back_to_the_saved_model(
+    exported, tmp_path):
+  import shutil
+  from nlaic_tf import zoo
+  copy = tmp_path / "export"
+  shutil.copytree(exported, copy)
+  info = json.loads((copy / "model.json").read_text())
+  (copy / "model.json").write_text(json.dumps(dict(info, model_id="00" * 8)))
+  with pytest.raises(ValueError, match="not the model 0000000000000000"):
+    zoo.load_codec(str(copy))
+  # A SavedModel from elsewhere (no configuration beside it) loads as such.
+  (copy / "model.json").unlink()
+  assert "decompress" in zoo.load_codec(str(copy)).signatures
+
+
+def test_compress_signature_rejects_quality_outside_levels(served):
   import tensorflow as tf
-  compress = loaded.signatures["compress"]
+  compress = served.signatures["compress"]
   with pytest.raises(tf.errors.InvalidArgumentError, match="quality must be in"):
     compress(image=tf.zeros([16, 16, 3], tf.uint8), quality=tf.constant(2.5))
 
@@ -204,19 +236,23 @@ def test_export_builds_the_configuration_recorded_beside_the_weights(tmp_path):
   assert export_lib.weights_model_config(nothing_recorded) == get_config("small")
 
 
-def test_export_command_saves_each_codec_function_once(exported):
+def test_export_command_saves_each_codec_function_once(exported, served):
   """`python export.py` (which made `exported`) writes one FunctionDef per codec
-  tf.function: neither signatures traced before the save nor TensorFlow
-  imported inside absl's main (tensorflow/tensorflow#55889) may add second
-  copies."""
+  tf.function that a signature runs: neither signatures traced before the
+  save nor TensorFlow imported inside absl's main (tensorflow/tensorflow#55889)
+  may add second copies. encode and encode_refined, which no signature runs,
+  are left out (each function graph costs memory at every load)."""
   from tensorflow.core.protobuf import saved_model_pb2
+  from nlaic_tf.models.codec import NLAICCodec
   saved = saved_model_pb2.SavedModel.FromString(
       (Path(exported) / "saved_model.pb").read_bytes())
   names = [f.signature.name for f in saved.meta_graphs[0].graph_def.library.function]
   for function in ("encode", "encode_refined", "decode", "compress",
                    "compress_refined", "decompress"):
     copies = [n for n in names if n.rsplit("_", 1)[0] == f"__inference_{function}"]
-    assert len(copies) == 1, (function, copies)
+    left_out = function in NLAICCodec.PYTHON_ONLY
+    assert len(copies) == (0 if left_out else 1), (function, copies)
+    assert hasattr(served, function) != left_out, function
 
 
 def test_tflite_of_a_rate_conditioned_model_takes_the_quality():

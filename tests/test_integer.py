@@ -1,5 +1,6 @@
 """Integer entropy parameters: conversion accuracy, exact round trips, file flags."""
 import dataclasses
+import types
 
 import numpy as np
 import pytest
@@ -65,6 +66,24 @@ def test_scale_thresholds_pick_the_float_index():
   raw_q = np.floor(raw * ONE)
   got = np.sum(raw_q[:, None] >= integer.scale_thresholds(table)[None, :], -1)
   assert np.mean(got == expected) > .999 and np.all(np.abs(got - expected) <= 1)
+
+
+def test_scale_thresholds_do_not_hang_on_the_last_bits_of_exp_and_log():
+  """A codec built from weights on any machine (`zoo.load_codec` does) gets
+  the thresholds the encoder had: every configuration's lie far from an
+  integer, and a table with one on an integer is refused."""
+  from nlaic_tf.entropy import ScaleTable
+  from nlaic_tf.models import CONFIGS, get_config
+  for name in CONFIGS:
+    config = get_config(name)
+    integer.scale_thresholds(
+        ScaleTable(config.num_scales, config.scale_min, config.scale_max))
+  # softplus(1) as the first edge: its threshold is 1 * ONE, an integer.
+  step = .1
+  on_integer = types.SimpleNamespace(
+      num_scales=3, step=step, log_min=np.log(np.log1p(np.e)) - step / 2)
+  with pytest.raises(ValueError, match="too close to an integer"):
+    integer.scale_thresholds(on_integer)
 
 
 def test_parameters_are_close_to_the_float_ones(int_codec):

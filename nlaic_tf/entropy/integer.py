@@ -44,6 +44,9 @@ from nlaic_tf.layers import ResidualBlock
 
 ACTIVATION_BITS = 12
 WEIGHT_BITS = 13
+# Smallest relative distance from a scale threshold to an integer
+# (`scale_thresholds`): about 5e6 float64 ulps.
+THRESHOLD_MARGIN = 1e-9
 _EXACT_LIMIT = 2. ** 53
 # Output rows per im2col band of a convolution: at 4K (latents 136 x 240) the
 # 5x5x128 patches of a band take 16 * 240 * 3200 * 8 bytes = 98 MB, those of the
@@ -213,8 +216,16 @@ def scale_thresholds(scale_table):
   """
   edges = np.exp(scale_table.log_min +
                  (np.arange(1, scale_table.num_scales) - .5) * scale_table.step)
-  raw = edges + np.log(-np.expm1(-edges))  # log(expm1(edges)), stable
-  return np.ceil(raw * 2. ** ACTIVATION_BITS)
+  raw = (edges + np.log(-np.expm1(-edges))) * 2. ** ACTIVATION_BITS  # log(expm1)
+  # exp, log and expm1 may differ between libms and CPUs in the last bits; the
+  # thresholds must not, so each must lie millions of ulps from an integer
+  # (the shipped tables: at least 2e-7 of its value).
+  close = np.abs(raw - np.round(raw)) < THRESHOLD_MARGIN * np.abs(raw)
+  if np.any(close):
+    raise ValueError(f"scale table thresholds {raw[close]} lie too close to an "
+                     "integer to be computed identically on every machine; "
+                     "change scale_min, scale_max or num_scales slightly")
+  return np.ceil(raw)
 
 
 class IntegerParameters:

@@ -106,6 +106,19 @@ class NLAICCodec(tf.Module):
     self.config_json = tf.Variable(model.config.to_json(), trainable=False,
                                    name="config_json")
 
+  # tf.functions that a SavedModel leaves out: no signature runs them (they
+  # also return the latents and reconstruction, for Python-side checks), and
+  # every function graph a SavedModel holds costs memory at each load (these
+  # two: about 0.25 GB for medium-rc). `decode` stays: `decompress` runs it.
+  PYTHON_ONLY = ("encode", "encode_refined")
+
+  def _trackable_children(self, save_type="checkpoint", **kwargs):
+    children = super()._trackable_children(save_type, **kwargs)
+    if save_type == "savedmodel":
+      for name in self.PYTHON_ONLY:
+        children.pop(name, None)
+    return children
+
   @property
   def num_levels(self):
     return self.model.config.num_levels
