@@ -19,6 +19,25 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _RESULT = "RESULT "
 
 
+def status_mb(field="VmHWM"):
+  """A /proc/self/status field in MB (Linux; VmHWM: peak resident memory)."""
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith(field + ":"):
+        return int(line.split()[1]) // 1024
+  raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def call_peak_mb(function, *args):
+  """-> (function(*args), peak resident MB during the call): VmHWM reset to
+  the current resident size first (/proc/self/clear_refs, Linux), so the peak
+  counts what the process held before the call plus what the call took."""
+  with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+  result = function(*args)
+  return result, status_mb()
+
+
 def print_result(result):
   """Child side: reports `result` (a JSON-able dict) to the parent."""
   print(_RESULT + json.dumps(result), flush=True)

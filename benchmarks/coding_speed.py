@@ -1,11 +1,16 @@
 """Encode/decode time, bits per pixel, sequential steps and peak memory of the codec.
 
-  python benchmarks/coding_speed.py                      # shipped SavedModel, all Kodak
+  python benchmarks/coding_speed.py                      # shipped model, all Kodak
   python benchmarks/coding_speed.py --images 2 --raster_images 1 --raster_crop 128
   python benchmarks/coding_speed.py --model '' --config small --weights runs/small/best/weights
   python benchmarks/coding_speed.py --images 0 --raster_images 0 --eightk --compare_tiling
 
-Cases, each in its own subprocess (peak memory = that process's ru_maxrss):
+Cases, each in its own subprocess. Memory: "comp MB" and "dec MB" are the
+peak resident memory during `compress` and `decompress` (VmHWM reset before
+each call, Linux: what the process held plus what the call took, as a
+`nlaic compress` or `decompress` of that image needs at most); "peak MB" is
+the whole process's (ru_maxrss), which also covers the exactness checks'
+`encode` (with its whole reconstruction) and `decode`.
   - wavefront: every Kodak image (or the first --images), one 3840x2160
     image tiled from Kodak (--fourk) and one 7680x4320 (--eightk);
   - tiled vs untiled (--compare_tiling): instead of the above, each of those
@@ -173,10 +178,10 @@ def sequential_steps(config_json, height, width, raster):
 
 
 def _timed(function, *args):
-  """-> (function(*args) as NumPy, seconds)."""
+  """-> (function(*args) as NumPy, seconds, peak MB during the call)."""
   start = time.perf_counter()
-  result = function(*args).numpy()
-  return result, time.perf_counter() - start
+  result, peak = child_process.call_peak_mb(lambda: function(*args).numpy())
+  return result, time.perf_counter() - start, peak
 
 
 def check_exact(codec, image, quality, bitstream):
@@ -211,16 +216,18 @@ def measure(case):
   codec.decompress(codec.compress(warm, quality))
   if hasattr(codec, "encode"):
     codec.decode(codec.encode(warm, quality)[0])
-  bitstream, first_encode_s = _timed(codec.compress, image, quality)
-  decoded, first_decode_s = _timed(codec.decompress, bitstream)
+  bitstream, first_encode_s, compress_mb = _timed(codec.compress, image, quality)
+  decoded, first_decode_s, decompress_mb = _timed(codec.decompress, bitstream)
   exact, reconstruction = check_exact(codec, image, quality, bitstream)
   exact &= np.array_equal(decoded, reconstruction)
   encode_s, decode_s = [first_encode_s], [first_decode_s]
   for _ in range(FLAGS.repeats):
-    again, seconds = _timed(codec.compress, image, quality)
+    again, seconds, peak = _timed(codec.compress, image, quality)
     encode_s.append(seconds)
-    decoded, seconds = _timed(codec.decompress, bitstream)
+    compress_mb = max(compress_mb, peak)
+    decoded, seconds, peak = _timed(codec.decompress, bitstream)
     decode_s.append(seconds)
+    decompress_mb = max(decompress_mb, peak)
     exact &= again == bitstream and np.array_equal(decoded, reconstruction)
   height, width = image.shape[:2]
   return dict(
@@ -232,6 +239,7 @@ def measure(case):
       psnr=metrics.psnr(image, reconstruction), tiles=_tiles_label(case),
       steps=sequential_steps(codec.config_json.numpy().decode(), height, width,
                              case["raster"]),
+      compress_mb=compress_mb, decompress_mb=decompress_mb,
       peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.)
 
 
@@ -278,12 +286,13 @@ def cases(source):
 def print_tables(rows):
   print(f"{'image':<26} {'order':<9} {'tiles':>5} {'size':>9} {'steps':>7} {'encode s':>9} "
         f"{'decode s':>9} {'1st enc':>8} {'1st dec':>8} {'bpp':>7} {'PSNR':>6} "
-        f"{'peak MB':>8} exact")
+        f"{'comp MB':>8} {'dec MB':>7} {'peak MB':>8} exact")
   for r in rows:
     print(f"{r['name']:<26} {'raster' if r['raster'] else 'wavefront':<9} "
           f"{r['tiles']:>5} {r['width']:>4}x{r['height']:<4} {r['steps']:>7} "
           f"{r['encode_s']:>9.3f} {r['decode_s']:>9.3f} {r['first_encode_s']:>8.3f} "
           f"{r['first_decode_s']:>8.3f} {r['bpp']:>7.4f} {r['psnr']:>6.2f} "
+          f"{r['compress_mb']:>8.0f} {r['decompress_mb']:>7.0f} "
           f"{r['peak_mb']:>8.0f} {'yes' if r['exact'] else 'NO'}")
   kodak = [r for r in rows if r["group"] == "kodak"]
   if kodak:

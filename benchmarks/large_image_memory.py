@@ -22,30 +22,17 @@ import time
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import child_process  # noqa: E402
 import coding_speed  # noqa: E402  (the Kodak mosaic and its flags)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("size", "2160x3840", "HEIGHTxWIDTH of the mosaic.")
 
 
-def _status_mb(field):
-  with open("/proc/self/status") as f:
-    for line in f:
-      if line.startswith(field + ":"):
-        return int(line.split()[1]) // 1024
-  raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak():
-  with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")
-
-
 def _timed_peak(function, *args):
-  _reset_peak()
   start = time.perf_counter()
-  result = function(*args).numpy()
-  return result, time.perf_counter() - start, _status_mb("VmHWM")
+  result, peak = child_process.call_peak_mb(lambda: function(*args).numpy())
+  return result, time.perf_counter() - start, peak
 
 
 def main(argv):
@@ -69,7 +56,7 @@ def main(argv):
   quality = np.float32(FLAGS.quality)
   codec.decompress(codec.compress(image[:64, :64], quality))
   print(f"model {model_dir}, {width}x{height}, quality {FLAGS.quality:g}")
-  print(f"loaded and warmed up: {_status_mb('VmHWM')} MB peak")
+  print(f"loaded and warmed up: {child_process.status_mb()} MB peak")
   data, seconds, peak = _timed_peak(codec.compress, image, quality)
   print(f"compress:   {peak} MB peak, {seconds:.1f} s, {len(data)} bytes, "
         f"{metrics.bpp(len(data), height, width):.4f} bpp")
