@@ -28,7 +28,10 @@ Full matrix on Kodak with a trained model (slow; nice it):
 --config takes a configuration name or a ModelConfig JSON file. With
 --workdir the streams and each finished (encoder, decoder) cell are kept
 there, and a rerun with the same arguments skips what is done: the full
-matrix (hours on 2 cores) can be run in pieces and stopped at any time.
+matrix (hours on 2 cores) can be run in pieces and stopped at any time. An
+encoder's files are written only while one of its cells is missing, so the
+cells (`<encoder>-<decoder>.json` and `run.json`, small) are enough to carry
+a run to another machine or session.
 """
 import argparse
 import glob
@@ -151,14 +154,17 @@ def _matrix_in(work, args):
   for encoder in args.encoders:
     streams = os.path.join(work, encoder)
     done = os.path.join(streams, "encoded")
-    if not os.path.exists(done):
+    cells = {decoder: os.path.join(work, f"{encoder}-{decoder}.json")
+             for decoder in args.decoders}
+    missing = [decoder for decoder, out in cells.items() if not os.path.exists(out)]
+    if missing and not os.path.exists(done):
       os.makedirs(streams, exist_ok=True)
       _run(encoder, args, "--worker", "encode", "--out", streams)
       open(done, "w").close()
-    for decoder in args.decoders:
-      out = os.path.join(work, f"{encoder}-{decoder}.json")
-      if not os.path.exists(out):
-        _run(decoder, args, "--worker", "decode", "--streams", streams, "--out", out)
+    for decoder in missing:
+      _run(decoder, args, "--worker", "decode", "--streams", streams,
+           "--out", cells[decoder])
+    for decoder, out in cells.items():
       with open(out) as f:
         table[encoder, decoder] = _cell(json.load(f).values())
   return table
