@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 # Every benchmark imports this module before absl's app.run, and so TensorFlow:
 # imported inside app.run's main, tf.init_scope finds no eager context
@@ -28,14 +29,16 @@ def status_mb(field="VmHWM"):
   raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def call_peak_mb(function, *args):
-  """-> (function(*args), peak resident MB during the call): VmHWM reset to
-  the current resident size first (/proc/self/clear_refs, Linux), so the peak
-  counts what the process held before the call plus what the call took."""
+def timed_call(function, *args):
+  """-> (function(*args) as NumPy, seconds, peak resident MB during the call):
+  VmHWM is reset to the current resident size first (/proc/self/clear_refs,
+  Linux), so the peak counts what the process held before the call plus what
+  the call took."""
   with open("/proc/self/clear_refs", "w") as f:
     f.write("5")
-  result = function(*args)
-  return result, status_mb()
+  start = time.perf_counter()
+  result = function(*args).numpy()
+  return result, time.perf_counter() - start, status_mb()
 
 
 def print_result(result):

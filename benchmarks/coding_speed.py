@@ -38,7 +38,6 @@ import json
 import os
 import resource
 import sys
-import time
 
 from absl import app, flags
 
@@ -177,13 +176,6 @@ def sequential_steps(config_json, height, width, raster):
 # ------------------------------------------------------------ one case
 
 
-def _timed(function, *args):
-  """-> (function(*args) as NumPy, seconds, peak MB during the call)."""
-  start = time.perf_counter()
-  result, peak = child_process.call_peak_mb(lambda: function(*args).numpy())
-  return result, time.perf_counter() - start, peak
-
-
 def check_exact(codec, image, quality, bitstream):
   """True if `encode` writes `bitstream`, and `decode` of it returns the
   encoder's latents and reconstruction. Returns (exact, reconstruction).
@@ -216,16 +208,16 @@ def measure(case):
   codec.decompress(codec.compress(warm, quality))
   if hasattr(codec, "encode"):
     codec.decode(codec.encode(warm, quality)[0])
-  bitstream, first_encode_s, compress_mb = _timed(codec.compress, image, quality)
-  decoded, first_decode_s, decompress_mb = _timed(codec.decompress, bitstream)
+  bitstream, first_encode_s, compress_mb = child_process.timed_call(codec.compress, image, quality)
+  decoded, first_decode_s, decompress_mb = child_process.timed_call(codec.decompress, bitstream)
   exact, reconstruction = check_exact(codec, image, quality, bitstream)
   exact &= np.array_equal(decoded, reconstruction)
   encode_s, decode_s = [first_encode_s], [first_decode_s]
   for _ in range(FLAGS.repeats):
-    again, seconds, peak = _timed(codec.compress, image, quality)
+    again, seconds, peak = child_process.timed_call(codec.compress, image, quality)
     encode_s.append(seconds)
     compress_mb = max(compress_mb, peak)
-    decoded, seconds, peak = _timed(codec.decompress, bitstream)
+    decoded, seconds, peak = child_process.timed_call(codec.decompress, bitstream)
     decode_s.append(seconds)
     decompress_mb = max(decompress_mb, peak)
     exact &= again == bitstream and np.array_equal(decoded, reconstruction)

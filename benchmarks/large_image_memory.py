@@ -9,15 +9,14 @@ The model is loaded as `nlaic` loads it (`zoo.load_codec`: built by this
 checkout's code from the export's weights); `--saved_model` runs the
 SavedModel's own graphs instead (what TF Serving runs); `--weights` (with
 `--config`) builds the codec from a checkpoint. The image is the Kodak
-mosaic of `coding_speed.py` (landscape Kodak images tiled in file order). The model is loaded and warmed up on a 64x64 image,
-then the peak resident memory (VmHWM, reset through /proc/self/clear_refs
+mosaic of `coding_speed.py` (landscape Kodak images tiled in file order).
+The model is loaded and warmed up on a 64x64 image, then the peak resident memory (VmHWM, reset through /proc/self/clear_refs
 before each call, so Linux only) is printed after loading, after `compress`
 and after `decompress`, with each call's time, the file size and the PSNR.
 `coding_speed.py` reports one peak for a whole process instead.
 """
 import os
 import sys
-import time
 
 from absl import app, flags
 
@@ -27,12 +26,6 @@ import coding_speed  # noqa: E402  (the Kodak mosaic and its flags)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("size", "2160x3840", "HEIGHTxWIDTH of the mosaic.")
-
-
-def _timed_peak(function, *args):
-  start = time.perf_counter()
-  result, peak = child_process.call_peak_mb(lambda: function(*args).numpy())
-  return result, time.perf_counter() - start, peak
 
 
 def main(argv):
@@ -57,10 +50,10 @@ def main(argv):
   codec.decompress(codec.compress(image[:64, :64], quality))
   print(f"model {model_dir}, {width}x{height}, quality {FLAGS.quality:g}")
   print(f"loaded and warmed up: {child_process.status_mb()} MB peak")
-  data, seconds, peak = _timed_peak(codec.compress, image, quality)
+  data, seconds, peak = child_process.timed_call(codec.compress, image, quality)
   print(f"compress:   {peak} MB peak, {seconds:.1f} s, {len(data)} bytes, "
         f"{metrics.bpp(len(data), height, width):.4f} bpp")
-  decoded, seconds, peak = _timed_peak(codec.decompress, data)
+  decoded, seconds, peak = child_process.timed_call(codec.decompress, data)
   print(f"decompress: {peak} MB peak, {seconds:.1f} s, PSNR "
         f"{metrics.psnr(image, decoded):.3f} dB")
 
