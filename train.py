@@ -29,6 +29,16 @@ flags.DEFINE_string("val_glob", DEFAULTS.val_glob,
                     "Validation images (never the evaluation set).")
 flags.DEFINE_integer("crop", DEFAULTS.crop, "Training crop size (>= 176 for ms-ssim; the "
                      "README's Training section compares 128 and 256).")
+flags.DEFINE_float("min_scale", DEFAULTS.min_scale,
+                   "Training images are resampled by a random factor in [min_scale, "
+                   "max_scale] before cropping (raised where an image is smaller than the "
+                   "crop). 1 and 1 (default): crops of the source pixels, not resampled; "
+                   "any resampling blurs, so downscale only sources much larger than the crop.")
+flags.DEFINE_float("max_scale", DEFAULTS.max_scale, "See --min_scale.")
+flags.DEFINE_string("resize_filter", DEFAULTS.resize_filter,
+                    "tf.image.resize method (antialiased) where an image is resampled: "
+                    "lanczos3, lanczos5, area, bicubic, mitchellcubic, gaussian or bilinear "
+                    "(nlaic_tf.data.RESIZE_FILTERS).")
 flags.DEFINE_integer("batch_size", DEFAULTS.batch_size,
                      "Global batch size (split evenly across the replicas of --strategy).")
 flags.DEFINE_integer("steps", DEFAULTS.steps, "Total training steps.")

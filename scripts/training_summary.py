@@ -7,7 +7,9 @@ Runs are given in the order they were chained (each started from the previous
 one's weights with --init_from), so the "total steps" column adds them up. One
 row per validation: run, step, total steps, UTC time, validation loss, BD-rate
 (PSNR) against the weights the run started from (the previous run's last best
-validation), and bpp / PSNR of each rate level on bsds500/val centre crops.
+validation), and bpp / PSNR of each rate level on bsds500/val centre crops,
+with the transforms' ceiling (PSNR without quantization) where the run
+recorded it.
 The BD-rate compares runs whose validation losses weigh the levels
 differently (train.py --level_balance); negative is better.
 """
@@ -49,6 +51,12 @@ def _bd_cell(start, record):
     return "no overlap"
 
 
+def _level_cell(level):
+  """"bpp / PSNR", with " (ceiling)" where recorded."""
+  cell = f"{level['bpp']:.3f} / {level['psnr']:.2f}"
+  return cell + (f" ({level['ceiling']:.2f})" if "ceiling" in level else "")
+
+
 def table(paths, offsets):
   """Markdown rows for the runs in `paths`; `offsets[i]` steps precede run i."""
   runs = [(_run_name(p), read_history(p)) for p in paths]
@@ -63,7 +71,7 @@ def table(paths, offsets):
       cells = [name, str(r["step"]), str(offset + r["step"]), when.strftime("%Y-%m-%d %H:%M"),
                f"{r['val_loss']:.3f}" + (" *" if r.get("best") else ""),
                _bd_cell(start, r)]
-      cells += [f"{l['bpp']:.3f} / {l['psnr']:.2f}" for l in r["levels"]]
+      cells += [_level_cell(l) for l in r["levels"]]
       lines.append("| " + " | ".join(cells) + " |")
     start = _last_best(records)
   return "\n".join(lines)
@@ -84,7 +92,8 @@ def main():
       offsets.append(total)
       total += read_history(path)[-1]["step"]
   print(table(args.histories, offsets))
-  print("\n* new best validation loss (those weights were kept)")
+  print("\n* new best validation loss (those weights were kept); "
+        "(dB): the level's ceiling, PSNR without quantization")
 
 
 if __name__ == "__main__":

@@ -197,13 +197,15 @@ def test_validation_loss_weighs_levels_like_the_training_loss(tmp_path, image_di
   weights = level_weights(config.lambdas, 0.5)
   assert val["loss"] == pytest.approx(np.average(losses, weights=weights))
   assert val["loss"] != pytest.approx(np.mean(losses))
+  # Each level also records its transforms' ceiling (PSNR without quantization).
+  assert all(np.isfinite(level["ceiling"]) for level in val["levels"])
 
 
 def test_train_py_flags_fill_the_options_without_importing_tensorflow():
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   code = ("import sys; sys.path.insert(0, sys.argv[1]); import train;"
           "train.FLAGS(['train.py', '--lr_drops', '30,40', '--crop', '96', '--val_crop', '320',"
-          "'--init_from', 'w']);"
+          "'--init_from', 'w', '--max_scale', '0.9', '--min_scale', '0.5']);"
           "assert 'tensorflow' not in sys.modules, 'TensorFlow imported';"
           "print(repr(train.options_from_flags()))")
   result = subprocess.run([sys.executable, "-c", code, root], capture_output=True,
@@ -212,7 +214,7 @@ def test_train_py_flags_fill_the_options_without_importing_tensorflow():
   parsed = eval(result.stdout, {"TrainingOptions": TrainingOptions})  # its repr
   assert parsed == dataclasses.replace(TrainingOptions(workdir="runs/small"),
                                        lr_drops=(30, 40), crop=96, val_crop=320,
-                                       init_from="w")
+                                       init_from="w", min_scale=0.5, max_scale=0.9)
 
 
 def test_precision_auto_picks_by_hardware(tmp_path):

@@ -7,11 +7,14 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _history(path, records):
+def _history(path, records, ceiling=None):
   with open(path, "w") as f:
     for step, loss, best, psnr_offset in records:
       levels = [dict(loss=loss, bpp=bpp, psnr=30. + 6. * bpp + psnr_offset)
                 for bpp in (0.1, 0.3, 0.9)]
+      if ceiling is not None:
+        for level in levels:
+          level["ceiling"] = ceiling
       f.write(json.dumps(dict(step=step, time=0., val_loss=loss, levels=levels,
                               best=best)) + "\n")
 
@@ -20,7 +23,7 @@ def test_rows_count_total_steps_and_compare_with_the_starting_weights(tmp_path):
   first, second = str(tmp_path / "first.jsonl"), str(tmp_path / "second.jsonl")
   # The first run keeps its step-200 weights (step 300 is not a new best).
   _history(first, [(100, 2., True, 0.), (200, 1.5, True, 0.5), (300, 1.7, False, 0.1)])
-  _history(second, [(100, 1.4, True, 0.5), (200, 1.2, True, 1.0)])
+  _history(second, [(100, 1.4, True, 0.5), (200, 1.2, True, 1.0)], ceiling=38.25)
   out = subprocess.run(
       [sys.executable, os.path.join(ROOT, "scripts", "training_summary.py"), first, second],
       capture_output=True, text=True, check=True, cwd=ROOT).stdout
@@ -32,3 +35,5 @@ def test_rows_count_total_steps_and_compare_with_the_starting_weights(tmp_path):
   assert [r[5] for r in rows[:3]] == ["–"] * 3
   assert rows[3][5] == "+0.00 %"  # same curve as the first run's kept weights
   assert float(rows[4][5].rstrip(" %")) < 0  # 0.5 dB better at every rate
+  assert rows[0][6] == "0.100 / 30.60"
+  assert rows[4][6] == "0.100 / 31.60 (38.25)"  # with the recorded ceiling

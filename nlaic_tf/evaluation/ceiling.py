@@ -32,8 +32,7 @@ def level_psnr_and_ceiling(model, batches):
     x = tf.convert_to_tensor(x, tf.float32)
     qualities = [tf.fill([x.shape[0]], float(q))
                  for q in range(model.config.num_levels)]
-    ceiling.append([_psnr(x, model.synthesize(model.analyze(x, q), q))
-                    for q in qualities])
+    ceiling.append([model.ceiling_psnr(x, q).numpy() for q in qualities])
     outs = [model(x, q, training=False) for q in qualities]
     levels.append([_psnr(x, out["x_hat"]) for out in outs])
     channel_bits = channel_bits + np.stack(

@@ -110,6 +110,15 @@ class NLAIC(tf.keras.Model):
     x_hat [B, 16h, 16w, 3] (unclipped), float32."""
     return transforms.apply(self.synthesis, y_hat, quality)
 
+  def ceiling_psnr(self, x, quality):
+    """PSNR in dB [B] of x [B, H, W, 3] in [0, 1] through the transforms
+    alone, synthesize(analyze(x, q), q) without quantization (the gains
+    cancel): the level's PSNR approaches it as the quantization step shrinks,
+    so a level close to it is limited by the transforms, not the entropy
+    model."""
+    x_hat = self.synthesize(self.analyze(x, quality), quality)
+    return tf.image.psnr(x, tf.clip_by_value(x_hat, 0., 1.), max_val=1.)
+
   def side_entropy_model(self, compression=False):
     """Factorized entropy model of z (tables built from weights if compression).
 

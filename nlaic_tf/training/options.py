@@ -16,6 +16,9 @@ class TrainingOptions:
   tfds_name: str = ""
   distortion: Optional[str] = None  # None: the model configuration's
   crop: int = 256
+  min_scale: float = 1.
+  max_scale: float = 1.
+  resize_filter: str = "lanczos3"
   batch_size: int = 2
   steps: int = 100000
   lr: float = 1e-4

@@ -60,6 +60,8 @@ class Trainer:
       self._build_model_and_optimizer(model_config, options)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
     self.best_val = tf.Variable(math.inf, dtype=tf.float32, trainable=False)
+    self.crop_scale = data.CropScale(options.min_scale, options.max_scale,
+                                     options.resize_filter)
     # On one device the tf.data iterator is checkpointed; under a strategy
     # the data of a run starts at its restored step (see `run`).
     self.iterator = None if self.distributed else iter(self._train_data())
@@ -97,7 +99,8 @@ class Trainer:
 
   def _train_data(self):
     o = self.options
-    kwargs = dict(crop=o.crop, batch_size=o.batch_size, seed=o.seed)
+    kwargs = dict(crop=o.crop, batch_size=o.batch_size, seed=o.seed,
+                  scale=self.crop_scale)
     if o.tfds_name:
       return data.tfds_training_dataset(o.tfds_name, **kwargs)
     return data.training_dataset(data.image_files(o.train_glob), **kwargs)
@@ -115,7 +118,7 @@ class Trainer:
           context.get_per_replica_batch_size(o.batch_size),
           pipeline=context.input_pipeline_id,
           pipelines=context.num_input_pipelines,
-          crop=o.crop, seed=o.seed)
+          crop=o.crop, seed=o.seed, scale=self.crop_scale)
     return iter(self.strategy.distribute_datasets_from_function(dataset))
 
   def _next_batch(self, batches):
@@ -202,8 +205,9 @@ class Trainer:
 
   def validate(self):
     """Loss, bpp, PSNR (and MS-SSIM for MS-SSIM models) per rate level on the
-    validation crops (rounding), and their loss averaged with the training's
-    level weights."""
+    validation crops (rounding), the transforms' ceiling per level (PSNR
+    without quantization, `NLAIC.ceiling_psnr`), and their loss averaged with
+    the training's level weights."""
     o = self.options
     files = data.image_files(o.val_glob)[:o.val_images]
     sums = {}
@@ -215,7 +219,8 @@ class Trainer:
         terms = self._eval_fn(x, q)
         for k, v in terms.items():
           sums[(level, k)] = sums.get((level, k), 0.) + float(tf.reduce_sum(v))
-    per_level = [{k: sums[(l, k)] / count for k in ("loss", "bpp", "psnr")}
+    per_level = [{k: sums[(l, k)] / count
+                  for k in ("loss", "bpp", "psnr", "ceiling")}
                  for l in range(self.model_config.num_levels)]
     if self.model_config.distortion == "ms-ssim":
       for l, terms in enumerate(per_level):
@@ -226,7 +231,9 @@ class Trainer:
 
   @tf.function(autograph=False)
   def _eval_fn(self, x, q):
-    return self.model.losses_per_example(x, q, training=False)
+    terms = self.model.losses_per_example(x, q, training=False)
+    terms["ceiling"] = self.model.ceiling_psnr(x, q)
+    return terms
 
   def save_best(self, val):
     """Writes the weights to `<workdir>/best` (atomically) with their metrics."""
@@ -336,7 +343,7 @@ class Trainer:
     self._log_history(dict(step=step, time=time.time(), val_loss=val["loss"],
                            levels=val["levels"], best=improved))
     summary = "  ".join(
-        f"L{l}: {t['bpp']:.3f}bpp/{t['psnr']:.2f}dB"
+        f"L{l}: {t['bpp']:.3f}bpp/{t['psnr']:.2f}dB(<{t['ceiling']:.2f})"
         + (f"/{t['ms_ssim']:.4f}" if "ms_ssim" in t else "")
         for l, t in enumerate(val["levels"]))
     log(f"validation at step {step}: loss {val['loss']:.4f}"

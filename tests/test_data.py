@@ -1,0 +1,78 @@
+"""Training crops: cut from the source pixels by default, resampled only when asked."""
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from nlaic_tf import data
+
+
+def _laplacian_energy(images):
+  """Mean squared 4-neighbour Laplacian of the luma of images [..., H, W, 3]."""
+  luma = np.asarray(images, np.float64) @ np.array([0.299, 0.587, 0.114])
+  lap = (4 * luma[..., 1:-1, 1:-1] - luma[..., :-2, 1:-1] - luma[..., 2:, 1:-1]
+         - luma[..., 1:-1, :-2] - luma[..., 1:-1, 2:])
+  return float(np.mean(lap ** 2))
+
+
+def _is_window(source, crop):
+  """Whether crop [h, w, 3] equals source[i:i + h, j:j + w] for some i, j."""
+  h, w = crop.shape[:2]
+  starts = zip(*np.nonzero(np.all(np.abs(source - crop[0, 0]) < 1e-6, axis=-1)))
+  return any(source[i:i + h, j:j + w].shape == crop.shape
+             and np.allclose(source[i:i + h, j:j + w], crop, atol=1e-6)
+             for i, j in starts)
+
+
+@pytest.fixture(scope="module")
+def sharp_image(tmp_path_factory):
+  """A 176x208 image of pixel-level detail (stationary noise: every region has
+  the same high-frequency energy), and its path."""
+  pixels = np.random.default_rng(3).integers(0, 256, (176, 208, 3), np.uint8)
+  path = tmp_path_factory.mktemp("sharp") / "noise.png"
+  Image.fromarray(pixels).save(path)
+  return pixels.astype(np.float64) / 255., str(path)
+
+
+def _crops(path, scale, batches=6):
+  ds = data.training_dataset([path], crop=128, batch_size=2, seed=1, scale=scale)
+  return np.concatenate([b.numpy() for b, _ in zip(ds, range(batches))])
+
+
+def test_default_crops_keep_the_detail_of_the_source(sharp_image):
+  source, path = sharp_image
+  crops = _crops(path, data.CropScale())
+  assert _laplacian_energy(crops) == pytest.approx(_laplacian_energy(source), rel=0.03)
+  # Not resampled at all: each crop is a window of the source (maybe mirrored).
+  for crop in crops:
+    assert _is_window(source, crop) or _is_window(source, crop[:, ::-1])
+
+def test_a_random_downscale_is_explicit_and_uses_the_chosen_filter(sharp_image):
+  source, path = sharp_image
+  sharp = _laplacian_energy(source)
+  lanczos = _laplacian_energy(_crops(path, data.CropScale(0.75, 0.8, "lanczos3")))
+  bilinear = _laplacian_energy(_crops(path, data.CropScale(0.75, 0.8, "bilinear")))
+  # Downscaling noise averages it: both lose energy, the triangle filter most.
+  assert bilinear < lanczos < 0.97 * sharp
+
+
+def test_an_image_smaller_than_the_crop_is_upscaled_to_fit(tmp_path):
+  path = tmp_path / "small.png"
+  Image.fromarray(np.full((100, 140, 3), 77, np.uint8)).save(path)
+  crops = _crops(str(path), data.CropScale(), batches=1)
+  assert crops.shape == (2, 128, 128, 3)
+  np.testing.assert_allclose(crops, 77 / 255., atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(min_scale=0.9, max_scale=0.8),
+                                    dict(min_scale=0.), dict(filter="nearest")])
+def test_crop_scale_rejects_bad_settings(kwargs):
+  with pytest.raises(ValueError):
+    data.CropScale(**kwargs)
+
+
+def test_validation_crops_are_not_resampled(sharp_image):
+  source, path = sharp_image
+  (batch,) = list(data.validation_dataset([path], crop=128))
+  np.testing.assert_allclose(batch[0], tf.image.resize_with_crop_or_pad(
+      source, 128, 128), atol=1e-6)
