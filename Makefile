@@ -9,7 +9,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: .venv demo test baseline results results-model results-msssim results-refined
 
-# The virtual environment with the package (editable) and the test tools.
+# The virtual environment with the package (editable) and the test tools
+# (the test extra includes the evaluation extra, eval: scipy, matplotlib, pillow-heif).
 .venv: $(INSTALLED)
 
 $(VENV)/bin/python:

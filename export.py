@@ -1,11 +1,13 @@
 """Exports a trained NLAIC model: SavedModel (compress/decompress signatures) and TFLite.
 
-  python export.py                       # runs/small/best/weights -> saved_models/nlaic_small
+  python export.py --out runs/medium-rc/export   # runs/medium-rc/best/weights (train.py's default)
   python export.py --config tiny --weights /path/to/weights --out /tmp/nlaic_tiny
 
-The destination is replaced only after every step (and, with --check, the
-SavedModel round trip and the TFLite-vs-Keras comparison) succeeded. Layout and
-usage: nlaic_tf/export_lib.py and docs/serving.md.
+--out is required, and a shipped model's folder (saved_models/nlaic_mse, ...)
+is replaced only with --replace_shipped. The destination is replaced only
+after every step (and, with --check, the SavedModel round trip and the
+TFLite-vs-Keras comparison) succeeded. Layout and usage:
+nlaic_tf/export_lib.py and docs/serving.md.
 """
 import os
 import sys
@@ -17,14 +19,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow  # noqa: F401  pylint: disable=unused-import
 from absl import app, flags, logging
 
+from nlaic_tf.training.options import default_workdir
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", None,
                     "Model configuration name (nlaic_tf.models.CONFIGS). Default: the "
                     "configuration recorded beside --weights (train.py writes it), else small.")
-flags.DEFINE_string("weights", "runs/small/best/weights",
+flags.DEFINE_string("weights", f"{default_workdir()}/best/weights",
                     "Checkpoint prefix of the trained weights (as written by train.py, or a "
                     "SavedModel's variables/variables), or a snapshot's weights.npz.")
-flags.DEFINE_string("out", "saved_models/nlaic_small", "Export directory (replaced atomically).")
+flags.DEFINE_string("out", None, "Export directory (replaced atomically). Required.")
+flags.mark_flag_as_required("out")
+flags.DEFINE_bool("replace_shipped", False,
+                  "Allow --out to be the folder of a pretrained model shipped with the "
+                  "package (nlaic_tf.zoo.PRETRAINED); without it export.py refuses.")
 flags.DEFINE_bool("tflite", True, "Also write tflite/analysis.tflite and tflite/synthesis.tflite.")
 flags.DEFINE_enum("tflite_weights", "float16", ["float16", "float32"],
                   "How the TFLite transforms store their weights (float16: half the size, "
@@ -34,11 +42,25 @@ flags.DEFINE_bool("check", True,
                   "(at 64x64 and 320x448); fail the export on a mismatch.")
 
 
+def shipped_model(folder):
+  """The name of the pretrained model whose shipped folder `folder` is, else None."""
+  from nlaic_tf import zoo
+  for name in zoo.PRETRAINED:
+    if os.path.realpath(folder) == os.path.realpath(zoo.model_dir(name)):
+      return name
+  return None
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   if not FLAGS["verbosity"].present:  # TensorFlow's save/convert INFO lines.
     logging.set_verbosity(logging.WARNING)
+  shipped = shipped_model(FLAGS.out)
+  if shipped and not FLAGS.replace_shipped:
+    print(f"export.py: --out={FLAGS.out!r} is the shipped model {shipped}; pass "
+          "--replace_shipped to replace it, or choose another --out", file=sys.stderr)
+    return 1
   from nlaic_tf import export_lib
   from nlaic_tf.zoo import build_codec
 

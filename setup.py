@@ -1,5 +1,10 @@
 """Installs nlaic_tf and the `nlaic` command: pip install -e '.[test]'.
 
+The codec (compress, decompress, info, demo, export.py, train.py) needs only
+install_requires; the evaluation harness (`nlaic evaluate`, `bdrate`,
+`summary`: BD-rates, plots, the HEVC comparison codec) also needs the `eval`
+extra: pip install 'nlaic_tf[eval]'. The `test` extra includes it.
+
 A wheel (`pip wheel .`) also carries the pretrained models (the SavedModel and
 model.json of each folder in saved_models/, not their TFLite files) as
 nlaic_tf/saved_models/ and the demo image as nlaic_tf/assets/, so that
@@ -15,6 +20,13 @@ HERE = pathlib.Path(__file__).parent
 VERSION = re.search(r'^__version__ = "([^"]+)"',
                     (HERE / "nlaic_tf" / "__init__.py").read_text(encoding="utf-8"),
                     re.MULTILINE).group(1)
+
+# The evaluation harness only (nlaic_tf.cli.errors.require_eval_extra names them).
+EVAL_REQUIRES = [
+    "pillow-heif>=1.0",      # HEIC: libheif with x265 and libde265 (the hevc codec).
+    "scipy>=1.10",           # PCHIP interpolation for BD-rate.
+    "matplotlib>=3.7",       # rate-distortion plots.
+]
 
 setup(
     name="nlaic_tf",
@@ -40,12 +52,13 @@ setup(
         "numpy<2",
         "absl-py",
         "Pillow>=11.3",          # JPEG, JPEG 2000, WebP and AVIF (built-in since 11.3).
-        "pillow-heif>=1.0",      # HEIC: libheif with x265 and libde265.
         "imagecodecs>=2024.1.1",  # 16-bit PNG/TIFF input at full precision.
-        "scipy>=1.10",           # PCHIP interpolation for BD-rate.
-        "matplotlib>=3.7",
-        "tqdm>=4.60",
+        "tqdm>=4.60",            # progress bars of nlaic compress/decompress/evaluate.
     ],
-    extras_require={"test": ["pytest", "pytest-xdist>=3.6"]},  # the suite runs in 2 processes
+    extras_require={
+        "eval": EVAL_REQUIRES,
+        # The suite runs in 2 processes and tests the evaluation harness too.
+        "test": ["pytest", "pytest-xdist>=3.6"] + EVAL_REQUIRES,
+    },
     entry_points={"console_scripts": ["nlaic=nlaic_tf.cli:main"]},
 )

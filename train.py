@@ -1,6 +1,7 @@
 """Trains a variable-rate NLAIC model.
 
-  python train.py --workdir runs/small --config small
+  python train.py                      # the shipped configuration (medium-rc) in runs/medium-rc
+  python train.py --config small       # another configuration, in runs/small
 
 Resumes automatically from `<workdir>/checkpoints`; the best weights by
 validation loss are in `<workdir>/best`; TensorBoard logs in `<workdir>/tb`.
@@ -10,14 +11,16 @@ import dataclasses
 
 from absl import app, flags
 
-from nlaic_tf.training.options import TrainingOptions
+from nlaic_tf.training.options import DEFAULT_CONFIG, TrainingOptions, default_workdir
 from nlaic_tf.training.distribute import STRATEGIES
 from nlaic_tf.training.precision import PRECISIONS
 
-DEFAULTS = TrainingOptions(workdir="runs/small")
+DEFAULTS = TrainingOptions()
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", DEFAULTS.workdir, "Checkpoints, logs and best weights.")
-flags.DEFINE_string("config", "small", "Model configuration name (nlaic_tf.models.CONFIGS).")
+flags.DEFINE_string("workdir", None, "Checkpoints, logs and best weights (default: "
+                    f"{default_workdir('<config>')}).")
+flags.DEFINE_string("config", DEFAULT_CONFIG, "Model configuration name "
+                    "(nlaic_tf.models.CONFIGS; default: the shipped model's).")
 flags.DEFINE_enum("distortion", DEFAULTS.distortion, ["mse", "ms-ssim"],
                   "What the rate levels trade bits against (default: the configuration's, "
                   "mse for the built-in ones). The levels' lambdas serve both: an MS-SSIM "
@@ -65,7 +68,7 @@ flags.DEFINE_integer("seed", DEFAULTS.seed, "Seed of the data, the initial weigh
                      "the per-example rate levels and noise.")
 flags.DEFINE_string("init_from", DEFAULTS.init_from,
                     "Checkpoint prefix to take initial weights from when the workdir has none "
-                    "(e.g. saved_models/nlaic_small/variables/variables).")
+                    "(e.g. saved_models/nlaic_mse/variables/variables).")
 flags.DEFINE_enum("precision", DEFAULTS.precision, list(PRECISIONS),
                   "Dtype policy of the transforms: auto picks mixed_float16 (loss "
                   "scaling) on GPUs, mixed_bfloat16 on CPUs with native bfloat16 "
@@ -85,6 +88,7 @@ def options_from_flags():
   """TrainingOptions with every field that has a flag taken from it."""
   values = {field.name: FLAGS[field.name].value
             for field in dataclasses.fields(TrainingOptions) if field.name in FLAGS}
+  values["workdir"] = values["workdir"] or default_workdir(FLAGS.config)
   values["lr_drops"] = tuple(int(s) for s in values["lr_drops"])
   values["devices"] = tuple(values["devices"])
   return TrainingOptions(**values)

@@ -15,8 +15,9 @@ the whole process's (ru_maxrss), which also covers the exactness checks'
     image tiled from Kodak (--fourk) and one 7680x4320 (--eightk);
   - tiled vs untiled (--compare_tiling): instead of the above, each of those
     images coded by the same weights rebuilt with each `tile_pixels` of
-    --tilings: 0 (whole-image transforms) and the default 1024
-    (`nlaic_tf.transforms.tiling`); the table reports the ratios of peak
+    --tilings: 0 (whole-image transforms) and 1024 by default (the codec's
+    own default is 512, `DEFAULT_TILE_PIXELS` of `nlaic_tf.transforms.tiling`:
+    --tilings 0,512 measures it); the table reports the ratios of peak
     memory and time and the differences of bpp and PSNR;
   - raster vs wavefront: the first --raster_images Kodak images, cropped to the
     top-left --raster_crop x --raster_crop pixels (0: whole image), coded in both
@@ -44,18 +45,10 @@ from absl import app, flags
 import child_process
 from child_process import REPO_ROOT
 
-KODAK_DIR = os.path.join(REPO_ROOT, "..", "shared", "data", "kodak")
 LARGE = {"4k": (2160, 3840), "8k": (4320, 7680)}  # height, width
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Exported SavedModel (default: the shipped one, "
-                    "nlaic_tf.zoo.default_model_dir()); '' to use --config/--weights.")
-flags.DEFINE_bool("saved_model", False, "Run the SavedModel's own graphs "
-                  "(tf.saved_model.load: what TF Serving runs) instead of the codec "
-                  "that `nlaic` and `zoo.load_codec` build from its weights.")
-flags.DEFINE_string("config", "small", "Configuration when not using a SavedModel.")
-flags.DEFINE_string("weights", None, "Checkpoint prefix when not using a SavedModel.")
-flags.DEFINE_string("kodak_dir", KODAK_DIR, "Folder of kodim*.png.")
+child_process.define_model_flags()
 flags.DEFINE_integer("images", 0, "Kodak images to code in wavefront order (0: all, "
                      "-1: none).")
 flags.DEFINE_bool("fourk", True, "Also code a 3840x2160 image tiled from Kodak.")
@@ -67,34 +60,12 @@ flags.DEFINE_integer("raster_images", 1, "Kodak images to code in both orders (0
 flags.DEFINE_integer("raster_crop", 128,
                      "Top-left crop (pixels, square) of the raster comparison images; "
                      "0: whole image (~196k sequential steps, minutes per image).")
-flags.DEFINE_float("quality", 3., "Rate level in [0, num_levels - 1].")
 flags.DEFINE_integer("repeats", 1, "Timed compress+decompress rounds per case after the "
                      "first round (first call at that image size, timed separately).")
-flags.DEFINE_integer("threads", 0, "Intra-op threads (0: TensorFlow's default).")
 flags.DEFINE_string("child", None, "Internal: JSON case to run in this process.")
 
 
 # ----------------------------------------------------------------- images
-
-
-def kodak_files():
-  files = sorted(f for f in os.listdir(FLAGS.kodak_dir)
-                 if f.startswith("kodim") and f.endswith(".png"))
-  if not files:
-    raise FileNotFoundError(f"no kodim*.png in {FLAGS.kodak_dir}")
-  return [os.path.join(FLAGS.kodak_dir, f) for f in files]
-
-
-def large_image(height, width):
-  """uint8 [height, width, 3]: the landscape Kodak images (768x512) tiled in
-  file order, row-major (cycling through them), cut to height x width."""
-  import numpy as np
-  from nlaic_tf.io import read_image
-  tiles = [im for im in map(read_image, kodak_files()) if im.shape[:2] == (512, 768)]
-  rows, cols = -(-height // 512), -(-width // 768)
-  grid = [np.concatenate([tiles[(r * cols + c) % len(tiles)] for c in range(cols)], 1)
-          for r in range(rows)]
-  return np.concatenate(grid, 0)[:height, :width]
 
 
 def case_image(case):
@@ -102,7 +73,7 @@ def case_image(case):
   "crop": int}."""
   from nlaic_tf.io import read_image
   if case["image"] in LARGE:
-    image = large_image(*LARGE[case["image"]])
+    image = child_process.large_image(*LARGE[case["image"]], FLAGS.kodak_dir)
   else:
     image = read_image(case["image"])
   crop = case.get("crop") or 0
@@ -114,7 +85,7 @@ def case_image(case):
 
 def _saved_model_dir():
   from nlaic_tf import zoo
-  path = zoo.default_model_dir() if FLAGS.model is None else FLAGS.model
+  path = zoo.model_dir() if FLAGS.model is None else FLAGS.model
   if path and os.path.exists(os.path.join(path, "saved_model.pb")):
     return path
   if FLAGS.model:
@@ -198,7 +169,7 @@ def measure(case):
   """Codes one image in one order; returns times, size, steps, exactness, peak memory."""
   import numpy as np
   import tensorflow as tf
-  from nlaic_tf.evaluation import metrics
+  from nlaic_tf import metrics
   if FLAGS.threads:
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
   codec, model_id = load(case["source"], case["raster"], case.get("tile_pixels"))
@@ -256,7 +227,7 @@ def run_child(case):
 
 def cases(source):
   """All cases of this run, as JSON-able dicts."""
-  files = kodak_files()
+  files = child_process.kodak_files(FLAGS.kodak_dir)
   chosen = [] if FLAGS.images < 0 else files[:FLAGS.images] if FLAGS.images else files
   out = [dict(name=os.path.basename(f), group="kodak", image=f, raster=False)
          for f in chosen]

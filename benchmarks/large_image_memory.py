@@ -9,22 +9,19 @@ The model is loaded as `nlaic` loads it (`zoo.load_codec`: built by this
 checkout's code from the export's weights); `--saved_model` runs the
 SavedModel's own graphs instead (what TF Serving runs); `--weights` (with
 `--config`) builds the codec from a checkpoint. The image is the Kodak
-mosaic of `coding_speed.py` (landscape Kodak images tiled in file order).
+mosaic of `coding_speed.py` (landscape Kodak images tiled in file order,
+`child_process.large_image`).
 The model is loaded and warmed up on a 64x64 image, then the peak resident memory (VmHWM, reset through /proc/self/clear_refs
 before each call, so Linux only) is printed after loading, after `compress`
 and after `decompress`, with each call's time, the file size and the PSNR.
 `coding_speed.py` reports one peak for a whole process instead.
 """
-import os
-import sys
-
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import child_process  # noqa: E402
-import coding_speed  # noqa: E402  (the Kodak mosaic and its flags)
+import child_process
 
 FLAGS = flags.FLAGS
+child_process.define_model_flags()
 flags.DEFINE_string("size", "2160x3840", "HEIGHTxWIDTH of the mosaic.")
 
 
@@ -35,14 +32,13 @@ def main(argv):
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
   height, width = map(int, FLAGS.size.split("x"))
-  image = coding_speed.large_image(height, width)
-  from nlaic_tf import zoo
-  from nlaic_tf.evaluation import metrics
+  image = child_process.large_image(height, width, FLAGS.kodak_dir)
+  from nlaic_tf import metrics, zoo
   if FLAGS.weights:
     model_dir = f"{FLAGS.weights} (configuration {FLAGS.config}, built in Python)"
     codec = zoo.build_codec(FLAGS.config, FLAGS.weights)
   else:
-    model_dir = FLAGS.model or zoo.default_model_dir()
+    model_dir = FLAGS.model or zoo.model_dir()
     codec = zoo.load_codec(model_dir, saved_model=FLAGS.saved_model)
     if FLAGS.saved_model:
       model_dir += " (the SavedModel's graphs)"

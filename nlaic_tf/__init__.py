@@ -10,8 +10,12 @@ _API = ("compress", "decompress", "compress_to_bpp")
 
 
 def __getattr__(name):
-  """`nlaic_tf.compress` / `decompress` / `compress_to_bpp` from `nlaic_tf.api`, on first use."""
+  """`nlaic_tf.compress` / `decompress` / `compress_to_bpp` from `nlaic_tf.api`
+  and `register_pillow` (`nlaic_tf.pillow.register`), on first use."""
   if name in _API:
     from nlaic_tf import api
     return getattr(api, name)
+  if name == "register_pillow":  # Image.open / save of .nlaic files; no TensorFlow
+    from nlaic_tf import pillow
+    return pillow.register
   raise AttributeError(f"module 'nlaic_tf' has no attribute {name!r}")

@@ -31,11 +31,6 @@ def pretrained_codec(model=None):
   return zoo.load_codec(model)
 
 
-def default_codec():
-  """The default codec ($NLAIC_MODEL, else zoo.DEFAULT_MODEL), loaded once."""
-  return pretrained_codec()
-
-
 def codec_for(model_id):
   """The codec that decodes files written by the model `model_id` (bytes):
   the default codec if it is that model, else the pretrained model with that
@@ -70,7 +65,7 @@ def compress(image, quality=DEFAULT_QUALITY, codec=None, refine_steps=0):
   (`nlaic_tf.models.refinement`), about one synthesis forward and backward
   pass per step; any decoder reads the result.
   """
-  codec = codec or default_codec()
+  codec = codec or pretrained_codec()
   levels = num_levels(codec)
   if not 0 <= float(quality) <= levels - 1:
     raise ValueError(f"quality must be in [0, {levels - 1}], got {quality}")
@@ -133,8 +128,8 @@ def compress_to_bpp(image, target_bpp, codec=None, iterations=7,
   `refine_steps` (see `compress`). Returns (bytes, quality). If even quality
   0 exceeds the target, returns quality 0.
   """
-  from nlaic_tf.evaluation import metrics
-  codec = codec or default_codec()
+  from nlaic_tf import metrics
+  codec = codec or pretrained_codec()
   image = _as_rgb8(image)
   bpp = lambda data: metrics.bpp(len(data), *image.shape[:2])
   low, high = 0., num_levels(codec) - 1.

@@ -36,8 +36,8 @@ PRETRAINED = {model.name: model for model in (
     PretrainedModel(
         "nlaic-small", "nlaic_small", "mse",
         "configuration small, 8 rate levels (0.044-1.083 bpp on Kodak), "
-        "trained for MSE; the default model before 2026-12-06, kept to decode "
-        "its files (float entropy parameters)"),
+        "trained for MSE; float entropy parameters; kept so that the files "
+        "it wrote still decode"),
 )}
 # The best model for MSE (PSNR), used when no model is named.
 DEFAULT_MODEL = "nlaic-mse"
@@ -46,11 +46,11 @@ DEFAULT_MODEL = "nlaic-mse"
 def read_weights(model, weights):
   """Reads every weight of built `model` from `weights`: a checkpoint prefix
   (train.py's `best/weights`, a SavedModel's `variables/variables`) or a
-  snapshot's `weights.npz` (`nlaic_tf.training.snapshot`). Raises
+  snapshot's `weights.npz` (`nlaic_tf.snapshot`). Raises
   AssertionError or ValueError if a weight is missing or does not fit."""
   import tensorflow as tf
   if weights.endswith(".npz"):
-    from nlaic_tf.training.snapshot import read_snapshot
+    from nlaic_tf.snapshot import read_snapshot
     read_snapshot(model, weights)
     return
   status = tf.train.Checkpoint(model=model).read(weights)
@@ -91,11 +91,6 @@ def model_dir(model=None):
   if model in PRETRAINED:
     return str(resources.shipped_path("saved_models", PRETRAINED[model].folder))
   return model
-
-
-def default_model_dir():
-  """`model_dir()`: $NLAIC_MODEL if set, else the default pretrained model."""
-  return model_dir()
 
 
 def read_model_info(model=None):

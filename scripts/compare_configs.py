@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 
-from training_summary import read_history
+from nlaic_tf.training.history import read_history
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RATE = re.compile(r"([0-9.]+) steps/s")

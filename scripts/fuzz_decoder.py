@@ -18,12 +18,9 @@ the case) if a decode raised anything but BitstreamError.
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def build(args):

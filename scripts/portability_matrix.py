@@ -25,7 +25,18 @@ Full matrix on Kodak with a trained model (slow; nice it):
       --weights runs/medium/best/weights --levels 0 1 2 3 4 5 6 7 -- \\
       /work/shared/data/kodak/*.png
 
---config takes a configuration name or a ModelConfig JSON file. With
+Bit-exact decoding across thread counts with the shipped model (every
+Kodak image at every level; exits 1 unless every file decodes to the
+encoder's latents and pixels bit for bit):
+
+  nice -n 19 python scripts/portability_matrix.py --encoders default \
+      --decoders threads1 default --levels 0 1 2 3 4 5 6 7 --exact -- \
+      ../shared/data/kodak/*.png
+
+The weights are --weights (a checkpoint prefix) or those of --model (a
+pretrained model's name or an exported SavedModel folder; neither given: the
+shipped default model). --config takes a configuration name or a ModelConfig
+JSON file; without it, the configuration recorded beside the weights. With
 --workdir the streams and each finished (encoder, decoder) cell are kept
 there, and a rerun with the same arguments skips what is done: the full
 matrix (hours on 2 cores) can be run in pieces and stopped at any time. An
@@ -53,14 +64,26 @@ SETTINGS = {
 }
 
 
-def _codec(config, weights):
+def _config(config, weights):
+  """`config` (a name, a ModelConfig JSON file, or None: the configuration
+  recorded beside `weights`) -> what `build_model` takes."""
+  from nlaic_tf import zoo
   from nlaic_tf.models import ModelConfig
-  from nlaic_tf.models.codec import NLAICCodec
-  from nlaic_tf.zoo import build_model
+  if config is None:
+    recorded = zoo.recorded_config(zoo.weights_info(weights))
+    if recorded is None:
+      raise SystemExit(f"no configuration recorded beside {weights}: pass --config")
+    return recorded
   if os.path.isfile(config):
     with open(config) as f:
-      config = ModelConfig.from_json(f.read())
-  return NLAICCodec(build_model(config, weights))
+      return ModelConfig.from_json(f.read())
+  return config
+
+
+def _codec(config, weights):
+  from nlaic_tf.models.codec import NLAICCodec
+  from nlaic_tf.zoo import build_model
+  return NLAICCodec(build_model(_config(config, weights), weights))
 
 
 def _encode(args, out):
@@ -111,7 +134,8 @@ def _run(setting, args, *extra):
   env.pop("TF_ENABLE_ONEDNN_OPTS", None)
   env.pop("ONEDNN_MAX_CPU_ISA", None)
   env.update({k: v for k, v in SETTINGS[setting].items() if k != "THREADS"})
-  command = [sys.executable, os.path.abspath(__file__), "--config", args.config,
+  config = ["--config", args.config] if args.config else []
+  command = [sys.executable, os.path.abspath(__file__), *config,
              "--weights", args.weights, "--levels", *map(str, args.levels),
              "--threads", SETTINGS[setting].get("THREADS", "0"), *extra, "--",
              *args.images]
@@ -183,11 +207,23 @@ def matrix(args):
     return _matrix_in(work, args)
 
 
+def inexact(table, files):
+  """The (encoder, decoder) pairs of `table` where not all `files` files
+  decoded to the encoder's latents and pixels bit for bit."""
+  return [pair for pair, row in table.items()
+          if row["exact"] != files or row["max_pixel_difference"] != 0]
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("images", nargs="+")
-  parser.add_argument("--config", required=True)
-  parser.add_argument("--weights", required=True, help="checkpoint prefix")
+  parser.add_argument("--config", help="configuration name or ModelConfig JSON file "
+                      "(default: the one recorded beside the weights)")
+  parser.add_argument("--weights", help="checkpoint prefix (default: --model's)")
+  parser.add_argument("--model", help="pretrained model name or exported SavedModel "
+                      "folder whose weights to use (default: the shipped default model)")
+  parser.add_argument("--exact", action="store_true", help="exit 1 unless every file "
+                      "of every pair decodes to the encoder's latents and pixels exactly")
   parser.add_argument("--levels", type=float, nargs="+", default=[0.])
   parser.add_argument("--encoders", nargs="+", default=list(SETTINGS),
                       choices=list(SETTINGS))
@@ -201,6 +237,11 @@ def main(argv=None):
   parser.add_argument("--streams", help=argparse.SUPPRESS)
   parser.add_argument("--out", help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
+  if args.weights is None:
+    from nlaic_tf import zoo
+    args.weights = os.path.join(zoo.model_dir(args.model), "variables", "variables")
+  elif args.model:
+    parser.error("--model and --weights exclude each other")
   if args.worker:
     if args.threads:
       import tensorflow as tf
@@ -216,7 +257,11 @@ def main(argv=None):
           " ".join(f"{row[c]:>{len(c)}}" for c in columns))
   if args.json:
     _write_json(args.json, {f"{e}->{d}": row for (e, d), row in table.items()})
+  failed = inexact(table, len(args.images) * len(args.levels)) if args.exact else []
+  for encoder, decoder in failed:
+    print(f"NOT EXACT: encoded under {encoder}, decoded under {decoder}")
+  return 1 if failed else 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

@@ -2,7 +2,7 @@
 
   python scripts/snapshot_weights.py --workdir runs/medium --out snapshots/medium
 
-The snapshot (`nlaic_tf.training.snapshot`: float16 weights.npz + metrics.json)
+The snapshot (`nlaic_tf.snapshot`: float16 weights.npz + metrics.json)
 replaces the folder `--out`; continue the run elsewhere with
 `train.py --config <same> --init_from <out>/weights.npz ...`.
 """
@@ -19,7 +19,7 @@ def main():
 
   import tensorflow as tf
   from nlaic_tf import zoo
-  from nlaic_tf.training.snapshot import write_snapshot
+  from nlaic_tf.snapshot import write_snapshot
   best = os.path.join(args.workdir, "best", "metrics.json")
   with open(best) as f:
     config = zoo.recorded_config(json.load(f))

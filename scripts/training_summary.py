@@ -15,16 +15,10 @@ differently (train.py --level_balance); negative is better.
 """
 import argparse
 import datetime
-import json
 import os
 
 from nlaic_tf.evaluation.bd_rate import bd_rate
-
-
-def read_history(path):
-  """Validation records of one run, in step order."""
-  with open(path) as f:
-    return sorted((json.loads(line) for line in f if line.strip()), key=lambda r: r["step"])
+from nlaic_tf.training.history import read_history
 
 
 def _run_name(path):

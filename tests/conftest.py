@@ -76,6 +76,16 @@ def tiny_integer_config():
   return get_config("tiny-int")
 
 
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+  """A folder of five smooth PNGs, 80..112 x 96 (training and validation
+  images for the tiny model), one per test module."""
+  folder = tmp_path_factory.mktemp("images")
+  for i in range(5):
+    Image.fromarray(smooth_image(80 + 8 * i, 96, seed=i)).save(folder / f"{i}.png")
+  return str(folder)
+
+
 @pytest.fixture
 def make_image():
   """The `smooth_image` factory: make_image(height, width, seed=0)."""

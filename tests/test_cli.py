@@ -69,7 +69,7 @@ def test_missing_command_is_a_usage_error(capsys):
 
 def test_python_dash_m_runs_the_cli_without_importing_tensorflow():
   code = ("import runpy, sys; sys.argv = ['nlaic_tf', 'codecs'];"
-          "import nlaic_tf.cli, nlaic_tf.evaluation.codecs, nlaic_tf.io;"
+          "import nlaic_tf.cli, nlaic_tf.evaluation.registry, nlaic_tf.io;"
           "assert 'tensorflow' not in sys.modules, 'TensorFlow imported';"
           "runpy.run_module('nlaic_tf', run_name='__main__')")
   result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

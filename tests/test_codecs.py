@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nlaic_tf.evaluation import codecs, metrics
+from nlaic_tf import metrics
+from nlaic_tf.evaluation import codecs, registry
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def image(make_image):
 
 @pytest.mark.parametrize("name", codecs.CONVENTIONAL_CODECS)
 def test_round_trip_at_lowest_and_highest_default_quality(name, image):
-  codec = codecs.get_codec(name)
+  codec = registry.get_codec(name)
   if codec.unavailable_reason():
     pytest.skip(codec.unavailable_reason())
   low, high = codec.qualities[0], codec.qualities[-1]
@@ -32,7 +33,7 @@ def test_round_trip_at_lowest_and_highest_default_quality(name, image):
 
 @pytest.mark.parametrize("name", codecs.CONVENTIONAL_CODECS)
 def test_odd_and_tiny_sizes(name, make_image):
-  codec = codecs.get_codec(name)
+  codec = registry.get_codec(name)
   if codec.unavailable_reason():
     pytest.skip(codec.unavailable_reason())
   for height, width in ((1, 1), (7, 3), (17, 33)):
@@ -43,7 +44,7 @@ def test_odd_and_tiny_sizes(name, make_image):
 
 @pytest.mark.parametrize("name", codecs.CONVENTIONAL_CODECS)
 def test_default_grids_are_ascending_and_valid(name):
-  codec = codecs.get_codec(name)
+  codec = registry.get_codec(name)
   assert list(codec.qualities) == sorted(set(codec.qualities))
   assert len(codec.qualities) >= 7
   for quality in codec.qualities:
@@ -52,13 +53,13 @@ def test_default_grids_are_ascending_and_valid(name):
 
 def test_jpeg_subsampling_is_as_named(image):
   for name, factors in (("jpeg420", (2, 2)), ("jpeg444", (1, 1))):
-    with Image.open(io.BytesIO(codecs.get_codec(name).encode(image, 50))) as im:
+    with Image.open(io.BytesIO(registry.get_codec(name).encode(image, 50))) as im:
       # PIL reports (horizontal, vertical) sampling of the luma component relative to chroma.
       assert im.layer[0][1:3] == factors
 
 
 def test_jpeg2000_hits_its_target_rate(make_image):
-  codec = codecs.get_codec("jpeg2000")
+  codec = registry.get_codec("jpeg2000")
   big = make_image(256, 256, seed=5)
   data = codec.encode(big, 0.5)
   assert metrics.bpp(len(data), 256, 256) == pytest.approx(0.5, rel=0.1)
@@ -66,7 +67,7 @@ def test_jpeg2000_hits_its_target_rate(make_image):
 
 def test_hevc_keeps_chroma_at_full_resolution():
   # One-pixel colour stripes: 4:2:0 would average neighbouring chroma samples away.
-  codec = codecs.get_codec("hevc")
+  codec = registry.get_codec("hevc")
   if codec.unavailable_reason():
     pytest.skip(codec.unavailable_reason())
   stripes = np.zeros((64, 64, 3), np.uint8)
@@ -77,18 +78,18 @@ def test_hevc_keeps_chroma_at_full_resolution():
 
 
 def test_check_quality():
-  jpeg = codecs.get_codec("jpeg420")
+  jpeg = registry.get_codec("jpeg420")
   assert jpeg.check_quality(50.0) == 50 and isinstance(jpeg.check_quality(50.0), int)
   with pytest.raises(ValueError, match="integer"):
     jpeg.check_quality(50.5)
   with pytest.raises(ValueError, match="outside"):
     jpeg.check_quality(0)
-  assert codecs.get_codec("jpeg2000").check_quality(0.25) == 0.25
+  assert registry.get_codec("jpeg2000").check_quality(0.25) == 0.25
 
 
 def test_encode_rejects_non_rgb_uint8():
   with pytest.raises(ValueError, match="uint8 HxWx3"):
-    codecs.get_codec("webp").encode(np.zeros((8, 8), np.uint8), 50)
+    registry.get_codec("webp").encode(np.zeros((8, 8), np.uint8), 50)
 
 
 class _Identity(codecs.Codec):
@@ -110,12 +111,12 @@ def test_registry():
   assert set(codecs.CONVENTIONAL_CODECS) == {"jpeg420", "jpeg444", "jpeg2000", "webp", "avif",
                                              "hevc"}
   with pytest.raises(ValueError, match="unknown codec 'nope'; known codecs: jpeg420"):
-    codecs.get_codec("nope")
+    registry.get_codec("nope")
   with pytest.raises(ValueError, match="already registered"):
-    codecs.register_codec(codecs.JpegCodec("4:2:0"))
-  identity = codecs.register_codec(_Identity())
+    registry.register_codec(codecs.JpegCodec("4:2:0"))
+  identity = registry.register_codec(_Identity())
   try:
-    assert codecs.get_codec("identity-test") is identity
-    assert "identity-test" in codecs.codec_names()
+    assert registry.get_codec("identity-test") is identity
+    assert "identity-test" in registry.codec_names()
   finally:
-    codecs._REGISTRY.pop("identity-test")
+    registry._REGISTRY.pop("identity-test")

@@ -13,22 +13,11 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
-
-from conftest import smooth_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ENV = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3",
            TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
-
-
-@pytest.fixture(scope="module")
-def image_dir(tmp_path_factory):
-  folder = tmp_path_factory.mktemp("images")
-  for i in range(5):
-    Image.fromarray(smooth_image(80 + 8 * i, 96, seed=i)).save(folder / f"{i}.png")
-  return str(folder)
 
 
 def _worker(*args, timeout=900):

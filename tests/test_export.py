@@ -276,3 +276,17 @@ def test_tflite_of_a_rate_conditioned_model_takes_the_quality():
                                  dict(image=image, quality=np.float32([q])))
         for q in (0., 1.)}
   assert not np.allclose(at[0.], at[1.])  # the quality input reaches the transform
+
+
+def test_export_command_never_replaces_a_shipped_model_unasked():
+  """export.py has no default destination, and refuses a shipped model's
+  folder without --replace_shipped (before reading any weights)."""
+  from nlaic_tf import zoo
+  root = Path(__file__).resolve().parents[1]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  for out, message in (([], "--out must have a value"),
+                       (["--out", zoo.model_dir("nlaic-small")],
+                        "is the shipped model nlaic-small; pass --replace_shipped")):
+    result = subprocess.run([sys.executable, "export.py", "--weights", "nowhere", *out],
+                            cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and message in result.stderr, result.stderr[-2000:]

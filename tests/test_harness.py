@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nlaic_tf import metrics
 from nlaic_tf.cli import main
-from nlaic_tf.evaluation import codecs, harness, metrics
+from nlaic_tf.evaluation import codecs, harness, registry
 from nlaic_tf.evaluation.records import (
     Measurement, on_images, read_measurements_csv, read_summary_csv, summarize,
     write_measurements_csv)
@@ -50,7 +51,7 @@ def test_evaluate_end_to_end_with_jpeg(image_folder, tmp_path, capsys, caplog):
       (image, str(q)) for image in ("one.png", "two.png") for q in QUALITIES]
 
   # Byte counts are the real file sizes, and the metrics those of the decoded file.
-  jpeg = codecs.get_codec("jpeg420")
+  jpeg = registry.get_codec("jpeg420")
   original = read_image(image_folder / "one.png")
   data = jpeg.encode(original, 50)
   row = rows[1]
@@ -104,7 +105,7 @@ def test_bdrate_command_on_a_summary(image_folder, tmp_path, capsys):
 
 def test_image_too_small_for_ms_ssim_gets_empty_value(tmp_path, make_image, caplog):
   Image.fromarray(make_image(40, 30)).save(tmp_path / "small.png")
-  result = harness.evaluate([tmp_path / "small.png"], [codecs.get_codec("jpeg444")],
+  result = harness.evaluate([tmp_path / "small.png"], [registry.get_codec("jpeg444")],
                             {"jpeg444": [50]}, progress=False)
   assert len(result.measurements) == 1 and not result.failures
   assert math.isnan(result.measurements[0].ms_ssim)
@@ -140,7 +141,7 @@ def test_codec_failures_are_recorded_and_the_run_goes_on(tmp_path, make_image):
   Image.fromarray(make_image(40, 30)).save(tmp_path / "a.png")
   (tmp_path / "b.png").write_text("nope")
   result = harness.evaluate([tmp_path / "a.png", tmp_path / "b.png"],
-                            [_Flaky(), _Missing(), codecs.get_codec("jpeg420")],
+                            [_Flaky(), _Missing(), registry.get_codec("jpeg420")],
                             {"jpeg420": [40]}, progress=False)
   assert [(m.codec, m.image, m.quality) for m in result.measurements] == [
       ("flaky-test", "a.png", 1), ("jpeg420", "a.png", 40)]
@@ -197,7 +198,7 @@ KODAK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"
 
 @pytest.mark.skipif(not KODAK.is_dir(), reason="Kodak images not present")
 def test_one_kodak_image_with_jpeg_gives_textbook_numbers():
-  result = harness.evaluate([KODAK / "kodim23.png"], [codecs.get_codec("jpeg420")],
+  result = harness.evaluate([KODAK / "kodim23.png"], [registry.get_codec("jpeg420")],
                             {"jpeg420": [75]}, progress=False)
   (m,) = result.measurements
   assert 0.3 < m.bpp < 2.0 and 32 < m.psnr < 45 and 0.97 < m.ms_ssim < 1.0
@@ -207,7 +208,7 @@ def test_parallel_workers_measure_the_same_as_one(tmp_path, make_image):
   for seed in (1, 2):
     Image.fromarray(make_image(24, 32, seed=seed)).save(tmp_path / f"{seed}.png")
   paths = sorted(tmp_path.iterdir())
-  jpeg = [codecs.get_codec("jpeg444")]
+  jpeg = [registry.get_codec("jpeg444")]
   serial = harness.evaluate(paths, jpeg, {"jpeg444": [30, 70]}, progress=False)
   parallel = harness.evaluate(paths, jpeg, {"jpeg444": [30, 70]}, workers=2, progress=False)
   def key(m):
@@ -218,7 +219,7 @@ def test_parallel_workers_measure_the_same_as_one(tmp_path, make_image):
 
 def test_repeated_qualities_are_measured_once(tmp_path, make_image):
   Image.fromarray(make_image(20, 20)).save(tmp_path / "a.png")
-  result = harness.evaluate([tmp_path / "a.png"], [codecs.get_codec("jpeg420")],
+  result = harness.evaluate([tmp_path / "a.png"], [registry.get_codec("jpeg420")],
                             {"jpeg420": [40, 40.0, 20]}, progress=False)
   assert [m.quality for m in result.measurements] == [20, 40]
 
@@ -229,7 +230,7 @@ def test_reuse_takes_complete_conventional_codecs_from_an_earlier_run(
     Image.fromarray(make_image(40, 30, seed=seed)).save(tmp_path / f"{seed}.png")
   paths = sorted(tmp_path.glob("*.png"))
   grids = {"jpeg420": [30, 70], "webp": [50], "flaky-test": [1]}
-  run = [codecs.get_codec("jpeg420"), codecs.get_codec("webp"), _Flaky()]
+  run = [registry.get_codec("jpeg420"), registry.get_codec("webp"), _Flaky()]
   earlier = harness.evaluate(paths, run, grids, progress=False).measurements
   assert len(earlier) == 2 * 4
   write_measurements_csv(tmp_path / "earlier.csv", earlier)

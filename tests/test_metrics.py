@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from nlaic_tf.evaluation import metrics
+from nlaic_tf import metrics
 
 
 def test_psnr_single_error_by_hand():

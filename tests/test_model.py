@@ -246,12 +246,14 @@ def test_ms_ssim_model_scores_images_too_small_for_ms_ssim_by_mse():
   shapes, so that refinement (and an export's check) works on small images."""
   import dataclasses
   from nlaic_tf.models.codec import NLAICCodec
-  from nlaic_tf.models.config import MS_SSIM_SCALE, get_config
+  from nlaic_tf.models.config import get_config
+  from nlaic_tf.models.losses import MS_SSIM_SCALE
   model = build_model(dataclasses.replace(get_config("tiny"), distortion="ms-ssim"))
   q = tf.constant([1.])
   small = tf.constant(_batch(1, size=64), tf.float32)
   terms = model.losses_per_example(small, q, training=False)
   np.testing.assert_allclose(terms["distortion"], terms["mse"], rtol=1e-6)
+  assert np.isnan(terms["ms_ssim"].numpy()).all()  # undefined, not made up
   dynamic = tf.function(
       lambda x: model.losses_per_example(x, q, training=False)["distortion"],
       input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])

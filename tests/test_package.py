@@ -150,3 +150,56 @@ def test_cli_reports_an_unknown_model_name(tmp_path, capsys):
   assert main(["compress", str(tmp_path / "a.png"), "--model", "nlaic-typo"]) == 1
   assert "pretrained model's name (nlaic-mse, nlaic-msssim, nlaic-small)" in capsys.readouterr().err
   assert not (tmp_path / "a.nlaic").exists()
+
+
+def test_codec_needs_none_of_the_evaluation_packages(tmp_path):
+  """Without the `eval` extra (scipy, matplotlib, pillow-heif: blocked here),
+  the codec reads, compresses, decompresses and writes an image, its modules
+  import none of them, and the evaluation commands say how to install them."""
+  Image.fromarray(smooth_image(40, 56, seed=2)).save(tmp_path / "a.png")
+  code = textwrap.dedent("""
+      import importlib.util, os, sys
+      BLOCKED = ("scipy", "matplotlib", "pillow_heif")
+      PACKAGE = os.path.dirname(importlib.util.find_spec("nlaic_tf").origin)
+      by_package = []
+
+      class Block:  # Makes the evaluation packages uninstalled.
+        def find_spec(self, name, path=None, target=None):
+          if name.partition(".")[0] in BLOCKED:
+            frame = sys._getframe(1)
+            while frame.f_code.co_filename.startswith("<frozen"):
+              frame = frame.f_back
+            if frame.f_code.co_filename.startswith(PACKAGE):
+              by_package.append((name, frame.f_code.co_filename))
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+          return None
+
+      sys.meta_path.insert(0, Block())
+      import nlaic_tf, nlaic_tf.export_lib, nlaic_tf.training
+      from nlaic_tf.cli import main
+      from nlaic_tf import metrics
+      from nlaic_tf.io.images import read_image, save_png
+      from nlaic_tf.zoo import build_codec
+      for command in ("compress", "decompress", "info", "demo"):
+        assert main([command, "--help"]) == 0
+      codec = build_codec("tiny")
+      image = read_image("a.png")
+      decoded = nlaic_tf.decompress(nlaic_tf.compress(image, 1, codec), codec)
+      save_png("b.png", decoded)
+      assert (read_image("b.png") == decoded).all() and decoded.shape == (40, 56, 3)
+      assert metrics.psnr(image, decoded) > 0  # random weights: any reconstruction
+      assert not by_package, by_package
+      print(main(["summary", "x.csv"]), main(["bdrate", "x.csv"]),
+            main(["evaluate", "--images", "."]))
+      """)
+  env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+  result = subprocess.run(
+      [sys.executable, "-c", code], cwd=tmp_path,
+      env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"), capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.splitlines()[-1] == "1 1 1"
+  errors = result.stderr.splitlines()
+  for command, missing in (("summary", "scipy"), ("bdrate", "scipy"),
+                           ("evaluate", "scipy, matplotlib")):
+    assert (f"nlaic {command}: error: needs {missing}, part of the evaluation extra; "
+            "install it with: pip install 'nlaic_tf[eval]'") in errors

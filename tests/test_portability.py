@@ -79,3 +79,35 @@ def test_golden_files_written_on_another_machine_decode_exactly(tmp_path):
   for name, result in results.items():
     assert result.get("latent_difference") == 0, (name, result)
     assert result["max_pixel_difference"] <= 1, (name, result)
+
+
+def test_exact_mode_checks_a_model_by_name_and_fails_on_any_difference(monkeypatch, capsys):
+  """--exact (bit-exact decoding across thread counts): exit 1 unless every
+  file of every pair has the encoder's latents and pixels; --model takes a
+  shipped model's weights and the configuration recorded beside them."""
+  from nlaic_tf import zoo
+  from nlaic_tf.models import ModelConfig
+  script = _script()
+  seen = {}
+  row = dict(exact=2, mean_bits=0, error=0, SILENT=0, max_pixel_difference=0)
+  table = {("default", "threads1"): row, ("default", "default"): dict(row)}
+
+  def matrix(args):
+    seen.update(vars(args))
+    return table
+  monkeypatch.setattr(script, "matrix", matrix)
+  argv = ["--model", "nlaic-small", "--encoders", "default", "--decoders", "threads1",
+          "default", "--levels", "0", "7", "--exact", "--", "kodim01.png"]
+  assert script.main(argv) == 0
+  weights = os.path.join(zoo.model_dir("nlaic-small"), "variables", "variables")
+  assert seen["weights"] == weights and seen["config"] is None
+  config = script._config(None, weights)
+  assert config == ModelConfig.from_dict(zoo.read_model_info("nlaic-small")["config"])
+  assert config.name == "small"
+  table["default", "default"]["max_pixel_difference"] = 1
+  assert script.main(argv) == 1
+  table["default", "default"].update(max_pixel_difference=0, exact=1, mean_bits=1)
+  assert script.main(argv) == 1
+  assert capsys.readouterr().out.count("NOT EXACT: encoded under default, decoded under "
+                                      "default") == 2
+  assert script.main(argv[:-3] + argv[-2:]) == 0  # without --exact: the table only

@@ -58,7 +58,7 @@ def test_loss_scores_only_the_image_not_the_padding():
 def test_lambda_interpolates_geometrically_between_levels():
   model = build_model("tiny")
   lambdas = model.config.lambdas
-  got = model.lambda_of(tf.constant([0., 0.5, 1.])).numpy()
+  got = model.rd_loss.lambda_of(tf.constant([0., 0.5, 1.])).numpy()
   np.testing.assert_allclose(
       got, [lambdas[0], np.sqrt(lambdas[0] * lambdas[1]), lambdas[1]], rtol=1e-5)
 

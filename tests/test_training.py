@@ -11,19 +11,12 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import smooth_image, tiny_integer_config
-from nlaic_tf import export_lib
+from nlaic_tf import export_lib, zoo
 from nlaic_tf.models import get_config
 from nlaic_tf.models.rate_levels import level_weights, remap_log_gains
 from nlaic_tf.training import Trainer, TrainingOptions
+from nlaic_tf.training.options import DEFAULT_CONFIG
 from nlaic_tf.zoo import build_codec, build_model, recorded_config, total_steps, weights_info
-
-
-@pytest.fixture(scope="module")
-def image_dir(tmp_path_factory):
-  folder = tmp_path_factory.mktemp("images")
-  for i in range(5):
-    Image.fromarray(smooth_image(80 + 8 * i, 96, seed=i)).save(folder / f"{i}.png")
-  return str(folder)
 
 
 def _options(workdir, image_dir, steps):
@@ -128,7 +121,7 @@ def test_ms_ssim_fine_tune_starts_from_mse_weights(tmp_path, image_dir, exported
   """--distortion ms-ssim with --init_from MSE weights: every weight carried
   over, the configuration records the distortion, and the loss and the
   validation are MS_SSIM_SCALE * (1 - MS-SSIM) in the lambdas' units."""
-  from nlaic_tf.models.config import MS_SSIM_SCALE
+  from nlaic_tf.models.losses import MS_SSIM_SCALE
   large = tmp_path / "large"
   large.mkdir()
   for i in range(2):
@@ -212,9 +205,18 @@ def test_train_py_flags_fill_the_options_without_importing_tensorflow():
                           text=True, timeout=120)
   assert result.returncode == 0, result.stderr
   parsed = eval(result.stdout, {"TrainingOptions": TrainingOptions})  # its repr
-  assert parsed == dataclasses.replace(TrainingOptions(workdir="runs/small"),
+  assert parsed == dataclasses.replace(TrainingOptions(),
                                        lr_drops=(30, 40), crop=96, val_crop=320,
                                        init_from="w", min_scale=0.5, max_scale=0.9)
+  # By default train.py trains the shipped model's configuration, each
+  # configuration in its own workdir.
+  shipped = zoo.read_model_info(zoo.DEFAULT_MODEL)["config"]["name"]
+  assert (DEFAULT_CONFIG, parsed.workdir) == (shipped, f"runs/{shipped}")
+  result = subprocess.run([sys.executable, "-c", code.replace("'--lr_drops'", "'--config', "
+                           "'tiny', '--lr_drops'"), root], capture_output=True, text=True,
+                          timeout=120)
+  assert result.returncode == 0, result.stderr
+  assert eval(result.stdout, {"TrainingOptions": TrainingOptions}).workdir == "runs/tiny"
 
 
 def test_precision_auto_picks_by_hardware(tmp_path):
@@ -242,7 +244,7 @@ def test_precision_auto_picks_by_hardware(tmp_path):
 
 
 def test_snapshot_continues_a_run_from_float16_weights(tmp_path, image_dir):
-  from nlaic_tf.training.snapshot import read_snapshot
+  from nlaic_tf.snapshot import read_snapshot
   config = get_config("tiny")
   options = _options(tmp_path / "a", image_dir, steps=3)
   Trainer(config, options).run(log=lambda _: None)

@@ -12,7 +12,7 @@ examples:
   nlaic bdrate results/kodak_baseline_summary.csv --anchor balle2018 --published all
   nlaic bdrate results/kodak_summary.csv --codec nlaic --published balle2018,minnen2018
 """
-from nlaic_tf.cli.errors import UserError
+from nlaic_tf.cli.errors import UserError, require_eval_extra
 
 NAME = "bdrate"
 HELP = "BD-rate table of a summary CSV against an anchor codec"
@@ -33,9 +33,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+  require_eval_extra("scipy")  # BD-rates.
   from nlaic_tf.cli.summary import read_summary_rows
   from nlaic_tf.evaluation import published, report
-  from nlaic_tf.evaluation.codecs import codec_names, get_codec
+  from nlaic_tf.evaluation.registry import codec_names, get_codec
   from nlaic_tf.evaluation.curves import curves_from_summary
 
   rows = read_summary_rows(args.summary)

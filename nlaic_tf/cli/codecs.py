@@ -9,7 +9,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-  from nlaic_tf.evaluation.codecs import codec_names, get_codec
+  from nlaic_tf.evaluation.registry import codec_names, get_codec
 
   for name in codec_names():
     codec = get_codec(name)

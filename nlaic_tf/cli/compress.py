@@ -38,8 +38,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-  from nlaic_tf import api
-  from nlaic_tf.evaluation import metrics
+  from nlaic_tf import api, metrics
   from nlaic_tf.io.atomic import atomic_write_bytes
   from nlaic_tf.io.images import ImageReadError, find_images, read_image
 

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from nlaic_tf.cli.errors import UserError
+from nlaic_tf.cli.errors import UserError, require_eval_extra
 
 NAME = "evaluate"
 HELP = "rate-distortion evaluation of codecs on a folder of images"
@@ -94,10 +94,11 @@ def parse_qualities(specs: Sequence[str], codec_names: Sequence[str]) -> Dict[st
 
 
 def run(args) -> int:
+  require_eval_extra("scipy", "matplotlib")  # BD-rates and plots.
   from tqdm.contrib.logging import logging_redirect_tqdm
 
-  from nlaic_tf.evaluation import codecs as codec_registry
   from nlaic_tf.evaluation import harness, published, report
+  from nlaic_tf.evaluation import registry as codec_registry
   from nlaic_tf.evaluation.curves import curves_from_summary
   from nlaic_tf.evaluation.records import read_measurements_csv, summarize
   from nlaic_tf.io.images import find_images

@@ -50,8 +50,8 @@ def _symbols_check(header):
 
 
 def run(args) -> int:
+  from nlaic_tf import metrics
   from nlaic_tf.bitstream import BitstreamError, read_header
-  from nlaic_tf.evaluation import metrics
 
   try:
     data = Path(args.file).read_bytes()

@@ -3,7 +3,7 @@
 examples:
   nlaic summary results/kodak_baseline_summary.csv
 """
-from nlaic_tf.cli.errors import UserError
+from nlaic_tf.cli.errors import UserError, require_eval_extra
 
 NAME = "summary"
 HELP = "print a summary CSV as a Markdown table"
@@ -26,6 +26,7 @@ def read_summary_rows(path: str):
 
 
 def run(args) -> int:
+  require_eval_extra("scipy")  # nlaic_tf.evaluation.report's BD-rates.
   from nlaic_tf.evaluation import report
 
   print(report.summary_table(read_summary_rows(args.summary)))

@@ -100,10 +100,6 @@ class IntegerDense:
                      * self.inverse)
     return tf.maximum(out, 0.) if self.relu else out
 
-  def float_kernel(self):
-    """The quantized kernel in float units [in, out] (tests, inspection)."""
-    return tf.cast(self.kernel, tf.float64) * self.inverse
-
 
 def _patches(band, kernel_size):
   """[1, rows + 2p, w + 2p, c] (zero-padded) -> [rows*w, k*k*c], the values

@@ -1,5 +1,6 @@
-"""Evaluation: quality metrics, BD-rate, comparison codecs and the RD harness.
+"""Evaluation: BD-rate, comparison codecs and the RD harness (the quality
+metrics are `nlaic_tf.metrics`).
 
-Submodules are imported on demand (`from nlaic_tf.evaluation import metrics`);
+Submodules are imported on demand (`from nlaic_tf.evaluation import harness`);
 none of them imports TensorFlow at import time.
 """

@@ -1,14 +1,15 @@
-"""Comparison codecs behind one interface, and the registry the harness reads.
+"""The codec interface of the evaluation, and the conventional codecs behind it.
 
 A codec turns a uint8 HxWx3 RGB array into bytes at a quality setting and
 back. `quality` is the codec's own knob (its meaning is in each codec's
 `quality_help`); every codec has a default grid that spans about 0.1 to
-1.5 bpp on Kodak. The learned codec registers itself from its own module
-with `register_codec`, so the harness never imports the model itself.
+1.5 bpp on Kodak. The learned codec implements the same interface in
+`learned_codec`; `registry` finds both by name, so this module knows nothing
+of the model.
 """
 import abc
 import io
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image
@@ -216,46 +217,7 @@ class HeicCodec(Codec):
     return np.array(heif.to_pillow().convert("RGB"), dtype=np.uint8)
 
 
-_REGISTRY: Dict[str, Codec] = {}
-
-
-def register_codec(codec: Codec, replace: bool = False) -> Codec:
-  """Adds a codec to the registry under `codec.name`; returns it.
-
-  Raises:
-    ValueError: the name is taken and `replace` is False.
-  """
-  if codec.name in _REGISTRY and not replace:
-    raise ValueError(f"a codec named {codec.name!r} is already registered")
-  _REGISTRY[codec.name] = codec
-  return codec
-
-
-def get_codec(name: str) -> Codec:
-  """The registered codec called `name`; ValueError listing the names if none."""
-  try:
-    return _REGISTRY[name]
-  except KeyError:
-    raise ValueError(f"unknown codec {name!r}; known codecs: "
-                     f"{', '.join(codec_names())}") from None
-
-
-def codec_names() -> List[str]:
-  """Names of all registered codecs, in registration order."""
-  return list(_REGISTRY)
-
-
-def get_codecs(names: Sequence[str]) -> List[Codec]:
-  """The codecs called `names`, in that order."""
-  return [get_codec(name) for name in names]
-
-
-# The comparison codecs, in the order tables and plots list them.
-CONVENTIONAL_CODECS = tuple(
-    register_codec(codec).name
-    for codec in (JpegCodec("4:2:0"), JpegCodec("4:4:4"), Jpeg2000Codec(), WebPCodec(),
-                  AvifCodec(), HeicCodec()))
-
-# The learned codec, registered as "nlaic" and "nlaic-refined" (imports
-# TensorFlow only when used).
-from nlaic_tf.evaluation import learned_codec  # noqa: E402,F401  pylint: disable=wrong-import-position
+# The comparison codecs, in the order tables and plots list them, and their names.
+CONVENTIONAL = (JpegCodec("4:2:0"), JpegCodec("4:4:4"), Jpeg2000Codec(), WebPCodec(),
+                AvifCodec(), HeicCodec())
+CONVENTIONAL_CODECS = tuple(codec.name for codec in CONVENTIONAL)

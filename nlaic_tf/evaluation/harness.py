@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from nlaic_tf.evaluation import metrics
+from nlaic_tf import metrics
 from nlaic_tf.evaluation.codecs import CONVENTIONAL_CODECS, Codec, Quality
 from nlaic_tf.evaluation.curves import RDCurve, curves_from_summary
 from nlaic_tf.evaluation.plot import plot_rd

@@ -1,16 +1,17 @@
-"""The learned codec in the evaluation harness, registered as "nlaic", and
-with encoder-side latent refinement as "nlaic-refined"; every other
-pretrained model under its own name (`nlaic-msssim`, `nlaic-small`).
+"""The learned codec in the evaluation harness: "nlaic", with encoder-side
+latent refinement "nlaic-refined", and every other pretrained model under its
+own name (`nlaic-msssim`, `nlaic-small`); `registry` lists them by name.
 
 Files are the real .nlaic containers written by the exported SavedModel
 ("nlaic": $NLAIC_MODEL, else the default pretrained model); the grid is every
 trained rate level. TensorFlow is loaded on first use, not at import.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
-from nlaic_tf.evaluation.codecs import Codec, register_codec
+from nlaic_tf import api, zoo
+from nlaic_tf.evaluation.codecs import Codec
 
 
 # Refinement steps of the "nlaic-refined" entry.
@@ -37,12 +38,10 @@ class NlaicCodec(Codec):
 
   @property
   def model_dir(self) -> str:
-    from nlaic_tf import zoo
     return zoo.model_dir(self._model_dir)
 
   def _num_levels(self) -> int:
     """Trained rate levels per the model's model.json; 0 if it has none."""
-    from nlaic_tf import zoo
     try:
       return len(zoo.read_model_info(self.model_dir)["config"]["lambdas"])
     except (OSError, ValueError, KeyError):
@@ -69,31 +68,22 @@ class NlaicCodec(Codec):
 
   def _loaded(self):
     if self._codec is None:
-      from nlaic_tf import zoo
       self._codec = zoo.load_codec(self.model_dir)
     return self._codec
 
   def _encode(self, image: np.ndarray, quality) -> bytes:
-    from nlaic_tf import api
     return api.compress(image, quality, self._loaded(), self.refine_steps)
 
   def _decode(self, data: bytes) -> np.ndarray:
-    from nlaic_tf import api
     return api.decompress(data, self._loaded())
 
   def __getstate__(self):  # worker processes load their own copy
     return dict(self.__dict__, _codec=None)
 
 
-NLAIC = register_codec(NlaicCodec())
-NLAIC_REFINED = register_codec(NlaicCodec(refine_steps=EVALUATION_REFINE_STEPS))
-
-
-def _register_pretrained():
-  from nlaic_tf import zoo
-  for name in zoo.PRETRAINED:
-    if name != zoo.DEFAULT_MODEL:
-      register_codec(NlaicCodec(model_dir=name, name=name))
-
-
-_register_pretrained()
+def learned_codecs() -> Tuple[NlaicCodec, ...]:
+  """The learned codecs: "nlaic", "nlaic-refined", then every other
+  pretrained model under its name."""
+  others = tuple(NlaicCodec(model_dir=name, name=name)
+                 for name in zoo.PRETRAINED if name != zoo.DEFAULT_MODEL)
+  return (NlaicCodec(), NlaicCodec(refine_steps=EVALUATION_REFINE_STEPS)) + others

@@ -6,8 +6,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from nlaic_tf.evaluation.curves import RDCurve
-from nlaic_tf.evaluation.metrics import ms_ssim_db
 from nlaic_tf.io.atomic import atomic_write_bytes
+from nlaic_tf.metrics import ms_ssim_db
 
 
 def plot_rd(curves: Sequence[RDCurve], path: Union[str, os.PathLike], title: str = "",

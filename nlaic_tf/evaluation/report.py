@@ -6,8 +6,8 @@ import numpy as np
 
 from nlaic_tf.evaluation.bd_rate import bd_quality, bd_rate
 from nlaic_tf.evaluation.curves import RDCurve
-from nlaic_tf.evaluation.metrics import ms_ssim_db
 from nlaic_tf.evaluation.records import SummaryRow
+from nlaic_tf.metrics import ms_ssim_db
 
 
 def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -56,16 +56,23 @@ class _UnsupportedImage(ValueError):
   """A decodable image whose samples cannot be converted to 8-bit RGB."""
 
 
-def _register_heif_opener() -> None:
-  """Lets PIL open HEIC/HEIF files when pillow-heif is installed."""
+def _register_heif_opener() -> bool:
+  """Lets PIL open HEIC/HEIF files if pillow-heif (part of the `eval` extra)
+  is installed; True if it was not registered before. Called only for files
+  PIL cannot identify, so that reading other images never imports it."""
+  global _heif_registered
+  if _heif_registered:
+    return False
+  _heif_registered = True
   try:
     import pillow_heif
   except ImportError:
-    return
+    return False
   pillow_heif.register_heif_opener()
+  return True
 
 
-_register_heif_opener()
+_heif_registered = False
 
 
 def read_image(path: PathLike) -> np.ndarray:
@@ -94,13 +101,12 @@ def read_image(path: PathLike) -> np.ndarray:
   if not data:
     raise ImageReadError(path, "file is empty")
   try:
-    with Image.open(io.BytesIO(data)) as im:
-      im.load()
-      if _has_16_bit_colour(im, data):
-        rgb = to_rgb8(_decode_16_bit_colour(im.format, data))
-      else:
-        rgb = _rgb_from_pil(im)
-      return _apply_orientation(rgb, im.getexif().get(_EXIF_ORIENTATION_TAG, 1))
+    try:
+      return _decode(data)
+    except Image.UnidentifiedImageError:
+      if not _register_heif_opener():
+        raise
+      return _decode(data)
   except Image.UnidentifiedImageError:
     raise ImageReadError(path, "not an image, or in a format that cannot be read") from None
   except Image.DecompressionBombError as e:
@@ -109,6 +115,17 @@ def read_image(path: PathLike) -> np.ndarray:
     raise ImageReadError(path, str(e)) from None
   except Exception as e:  # Decoders raise OSError, SyntaxError, ValueError, zlib.error, ...
     raise ImageReadError(path, f"corrupt or truncated image data ({e})") from None
+
+
+def _decode(data: bytes) -> np.ndarray:
+  """File contents -> uint8 HxWx3, as `read_image` documents."""
+  with Image.open(io.BytesIO(data)) as im:
+    im.load()
+    if _has_16_bit_colour(im, data):
+      rgb = to_rgb8(_decode_16_bit_colour(im.format, data))
+    else:
+      rgb = _rgb_from_pil(im)
+    return _apply_orientation(rgb, im.getexif().get(_EXIF_ORIENTATION_TAG, 1))
 
 
 def _has_16_bit_colour(im: Image.Image, data: bytes) -> bool:

@@ -3,9 +3,9 @@ by depth-to-space (sub-pixel), with the weights of a Keras `Conv2DTranspose`.
 
 Why: TensorFlow's CPU kernels for `Conv2DTranspose` (the gradient of a
 convolution) build a column buffer of [h * w, k * k * C_out] for an h x w
-input: for the main synthesis' 96-channel 5x5 upsampling from 384 x 384 that
-is 1.4 GB, six times the layer's output (measured), and by the same formula
-5 GB for a whole 3840x2160 image. A stride-1 convolution needs no such buffer.
+input, several times the layer's output and growing with the image
+(measured sizes: docs/benchmarks.md, "Large images"). A stride-1 convolution
+needs no such buffer.
 
 The two are the same linear map. For kernel size k (odd), stride 2 and 'same'
 padding, output row 2i + a (phase a in {0, 1}) is the sum over kernel rows t

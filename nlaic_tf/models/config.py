@@ -3,8 +3,10 @@ import dataclasses
 import json
 from typing import Optional, Tuple
 
-# Rate-distortion trade-offs of the rate levels: loss = lambda * D + bpp, with
-# D = 255^2 * MSE (see `ModelConfig.distortion` and `MS_SSIM_SCALE` for MS-SSIM).
+from nlaic_tf.models.losses import DISTORTIONS
+
+# Rate-distortion trade-offs of the rate levels: loss = lambda * D + bpp
+# (`RateDistortionLoss`, with D in the units of 255^2 * MSE for both measures).
 # Geometric, about x2.5 per level, chosen to span 0.04 to beyond 1 bpp on Kodak.
 DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483,
                    0.12)
@@ -13,20 +15,20 @@ DEFAULT_LAMBDAS = (0.0002, 0.0005, 0.00125, 0.0031, 0.0078, 0.0194, 0.0483,
 # that the top level reaches the high fidelity the wider transforms allow.
 MEDIUM_LAMBDAS = tuple(round(0.0004 * 2.5 ** k, 6) for k in range(8))
 
-DISTORTIONS = ("mse", "ms-ssim")
-# An MS-SSIM model's distortion is MS_SSIM_SCALE * (1 - MS-SSIM), in the units of
-# 255^2 * MSE, so that one list of lambdas serves both measures and a rate level
-# keeps about its bit rate when a model is fine-tuned from MSE to MS-SSIM. It is
-# the ratio d(255^2 MSE) / d(1 - MS-SSIM) between adjacent levels of MSE-trained
-# models on the validation crops (bsds500/val, 12 centre crops 256x256):
-# 1,763-1,910 for medium-rc at 49k steps, 1,840-2,173 for the shipped small
-# model (Kodak, an easier set: 977-1,641). docs/model.md has the measurement.
-MS_SSIM_SCALE = 1800.
-
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-  """Everything that fixes the architecture (and so the weights' shapes).
+  """A model's configuration: its architecture, rate levels, training
+  objective and range-coding scales. Export records it in model.json; `zoo`
+  rebuilds a model from it and its weights.
+
+  Not all of it is architecture. The architecture fields fix the weights'
+  shapes. `lambdas` sets the rate levels: their number fixes the gains'
+  shape, their values only the training objective. `distortion` is the
+  objective's distortion measure, not architecture: the same weights
+  fine-tune from one measure to the other (`transfer_weights`). The two make
+  the objective, `RateDistortionLoss.for_config`. num_scales, scale_min and
+  scale_max set the range coder's table of scales.
 
   Resolutions are named by their downsampling factor: the latent y lives at
   H/16 with `latent_channels` channels, the hyper-latent z at H/64.
@@ -56,7 +58,6 @@ class ModelConfig:
   context_hidden: Tuple[int, ...] = (48, 96)  # pointwise MLP widths
   lambdas: Tuple[float, ...] = DEFAULT_LAMBDAS  # one per rate level
   # What the levels trade bits against: "mse" or "ms-ssim" (`DISTORTIONS`).
-  # Not part of the architecture: the same weights fine-tune from one to the other.
   distortion: str = "mse"
   num_scales: int = 64              # Gaussian scale tables for range coding
   scale_min: float = 0.11

@@ -4,31 +4,11 @@ import contextlib
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from nlaic_tf.entropy import ContextModel, ScaleTable, gaussian_bits
-from nlaic_tf.evaluation.metrics import MS_SSIM_MIN_SIZE
-from nlaic_tf.models.config import MS_SSIM_SCALE, ModelConfig
-from nlaic_tf.models.rate_levels import RateGains, interpolate_levels, level_weights
 from nlaic_tf import transforms
-
-
-def ms_ssim_distortion(x, x_hat):
-  """1 - MS-SSIM per image, images [B, H, W, 3] in [0, 1] (H, W >= 161)."""
-  return 1. - tf.image.ssim_multiscale(x, x_hat, max_val=1.)
-
-
-def ms_ssim_or_mse_distortion(x, x_hat, mse):
-  """MS_SSIM_SCALE * (1 - MS-SSIM) per image [B] of images [B, H, W, 3] in
-  [0, 1]; images with a side under MS_SSIM_MIN_SIZE (too small for MS-SSIM's
-  five scales) get `mse` [B] (255^2 MSE) instead, the unit MS_SSIM_SCALE
-  matches."""
-  def ms_ssim():
-    return MS_SSIM_SCALE * ms_ssim_distortion(x, x_hat)
-  size = x.shape[1:3]
-  if None not in size:
-    return ms_ssim() if min(size) >= MS_SSIM_MIN_SIZE else mse
-  shape = tf.shape(x)
-  return tf.cond(tf.minimum(shape[1], shape[2]) >= MS_SSIM_MIN_SIZE,
-                 ms_ssim, lambda: mse)
+from nlaic_tf.entropy import ContextModel, ScaleTable, gaussian_bits
+from nlaic_tf.models.config import ModelConfig
+from nlaic_tf.models.losses import RateDistortionLoss
+from nlaic_tf.models.rate_levels import RateGains
 
 
 def per_example_uniform(seeds, stream, shape, minval, maxval, dtype=tf.float32):
@@ -64,10 +44,10 @@ class NLAIC(tf.keras.Model):
   (mu, sigma) of ys from a 3D masked context over ys fused with
   hyper_synthesis(z); x_hat = synthesis(ys_hat / gain(q)).
 
-  `rd_step` draws a rate level per example and minimises
-  lambda_level * D + (bits_y + bits_z) / pixels, with D = 255^2 * MSE or
-  MS_SSIM_SCALE * (1 - MS-SSIM) (`config.distortion`), each example weighted
-  by its level's `level_weights(lambdas, level_balance)`.
+  `rd_step` draws a rate level per example and minimises the objective
+  `rd_loss` (`RateDistortionLoss` of the config's distortion and lambdas):
+  lambda_level * D + (bits_y + bits_z) / pixels, each example weighted by
+  its level's weight for `level_balance`.
 
   `precision` is the Keras dtype policy of the four transforms (with their
   NLAMs): "float32", "mixed_bfloat16" or "mixed_float16". Their variables
@@ -81,8 +61,7 @@ class NLAIC(tf.keras.Model):
     super().__init__(**kwargs)
     self.config = config
     self.grad_clip = grad_clip
-    self.level_balance = level_balance
-    self.level_weights = tf.constant(level_weights(config.lambdas, level_balance))
+    self.rd_loss = RateDistortionLoss.for_config(config, level_balance)
     self.precision = precision
     with _global_policy(precision):
       self.analysis = transforms.analysis_transform(config)
@@ -97,7 +76,6 @@ class NLAIC(tf.keras.Model):
         batch_shape=[config.hyper_latent_channels])
     self.scale_table = ScaleTable(config.num_scales, config.scale_min,
                                   config.scale_max)
-    self.lambdas = tf.constant(config.lambdas, tf.float32)
 
   def analyze(self, x, quality):
     """x [B, H, W, 3] in [0, 1], quality [B] -> y [B, H/16, W/16, M] (before
@@ -180,38 +158,16 @@ class NLAIC(tf.keras.Model):
     return dict(x_hat=x_hat, bits_y=tf.reduce_sum(channel_bits_y, 1),
                 channel_bits_y=channel_bits_y, bits_z=bits_z)
 
-  def lambda_of(self, quality):
-    """quality [B] float -> lambda [B], geometric between adjacent levels
-    (as `RateGains` interpolates the gains)."""
-    return tf.exp(interpolate_levels(tf.math.log(self.lambdas), quality))
-
   def losses_per_example(self, x, quality, training, seeds=None):
-    """Returns dict of loss, bpp, mse (on [0, 255]), psnr, distortion; each [B].
-    seeds: as for `from_latents`."""
+    """The loss terms (`RateDistortionLoss.__call__`) of x [B, H, W, 3] through
+    the model at quality [B]; each [B]. seeds: as for `from_latents`."""
     return self.rd_terms(x, self(x, quality, training=training, seeds=seeds),
                          quality)
 
   def rd_terms(self, x, out, quality):
-    """Loss terms of x [B, H, W, 3] coded as `out` (from `call` or
-    `from_latents`; its x_hat may be larger, e.g. padded: its top-left H x W
-    is scored, bits count per H * W pixels) at quality [B]: dict of loss
-    (lambda * distortion + bpp), bpp, mse (on [0, 255]), psnr, distortion
-    (255^2 MSE or MS_SSIM_SCALE * (1 - MS-SSIM), as `config.distortion`;
-    see `ms_ssim_or_mse_distortion` for small images); each [B].
-    """
-    shape = tf.shape(x)
-    x_hat = out["x_hat"][:, :shape[1], :shape[2], :]
-    pixels = tf.cast(shape[1] * shape[2], tf.float32)
-    bpp = (out["bits_y"] + out["bits_z"]) / pixels
-    mse = tf.reduce_mean(tf.square(x - x_hat), [1, 2, 3]) * 255. ** 2
-    clipped = tf.clip_by_value(x_hat, 0., 1.)
-    if self.config.distortion == "mse":
-      distortion = mse
-    else:
-      distortion = ms_ssim_or_mse_distortion(x, clipped, mse)
-    psnr = tf.image.psnr(x, clipped, max_val=1.)
-    return dict(loss=self.lambda_of(quality) * distortion + bpp, bpp=bpp,
-                mse=mse, psnr=psnr, distortion=distortion)
+    """The loss terms of x coded as `out` (from `call` or `from_latents`) at
+    quality [B]: `rd_loss(x, out, quality)`."""
+    return self.rd_loss(x, out, quality)
 
   def train_step(self, x):
     """Keras `fit` entry point: one `rd_step` with the compiled optimizer."""
@@ -243,7 +199,7 @@ class NLAIC(tf.keras.Model):
       global_batch = tf.cast(tf.shape(x)[0] * replicas.num_replicas_in_sync,
                              tf.float32)
       loss = tf.reduce_sum(
-          tf.gather(self.level_weights, levels) * terms["loss"]) / global_batch
+          self.rd_loss.weigh_levels(terms["loss"], levels)) / global_batch
       if scaling:  # float16: scaled so that small gradients do not underflow
         loss = optimizer.get_scaled_loss(loss)
     variables = self.trainable_variables
@@ -261,7 +217,7 @@ class NLAIC(tf.keras.Model):
 
   def get_config(self):
     return dict(config=self.config.to_json(), grad_clip=self.grad_clip,
-                level_balance=self.level_balance, precision=self.precision)
+                level_balance=self.rd_loss.level_balance, precision=self.precision)
 
   @classmethod
   def from_config(cls, config):

@@ -5,12 +5,21 @@ Imports no TensorFlow, so `train.py --help` stays fast.
 import dataclasses
 from typing import Optional, Tuple
 
+# The configuration `train.py` trains by default: that of the shipped default
+# model (saved_models/nlaic_mse, `nlaic_tf.zoo.DEFAULT_MODEL`).
+DEFAULT_CONFIG = "medium-rc"
+
+
+def default_workdir(config: str = DEFAULT_CONFIG) -> str:
+  """Where `train.py --config <config>` works unless --workdir says otherwise."""
+  return f"runs/{config}"
+
 
 @dataclasses.dataclass
 class TrainingOptions:
   """What `train.py` flags set; see there for meanings. Globs are relative to
   the working directory (the defaults suit a checkout beside `../shared/data`)."""
-  workdir: str
+  workdir: str = default_workdir()
   train_glob: str = "../shared/data/bsds500/train/*.jpg,../shared/data/bsds500/test/*.jpg"
   val_glob: str = "../shared/data/bsds500/val/*.jpg"
   tfds_name: str = ""

@@ -22,13 +22,11 @@ import signal
 import tempfile
 import time
 
-import numpy as np
 import tensorflow as tf
 
 from nlaic_tf import data, zoo
 from nlaic_tf.io.atomic import atomic_directory, atomic_write
 from nlaic_tf.models import NLAIC, ModelConfig
-from nlaic_tf.models.config import MS_SSIM_SCALE
 from nlaic_tf.models.transfer import transfer_weights
 from nlaic_tf.training.options import TrainingOptions
 from nlaic_tf.training.distribute import is_chief, make_strategy
@@ -207,7 +205,7 @@ class Trainer:
     """Loss, bpp, PSNR (and MS-SSIM for MS-SSIM models) per rate level on the
     validation crops (rounding), the transforms' ceiling per level (PSNR
     without quantization, `NLAIC.ceiling_psnr`), and their loss averaged with
-    the training's level weights."""
+    the training's level weights (`RateDistortionLoss.average_levels`)."""
     o = self.options
     files = data.image_files(o.val_glob)[:o.val_images]
     sums = {}
@@ -219,15 +217,12 @@ class Trainer:
         terms = self._eval_fn(x, q)
         for k, v in terms.items():
           sums[(level, k)] = sums.get((level, k), 0.) + float(tf.reduce_sum(v))
-    per_level = [{k: sums[(l, k)] / count
-                  for k in ("loss", "bpp", "psnr", "ceiling")}
+    reported = [k for k in ("loss", "bpp", "psnr", "ceiling", "ms_ssim")
+                if (0, k) in sums]
+    per_level = [{k: sums[(l, k)] / count for k in reported}
                  for l in range(self.model_config.num_levels)]
-    if self.model_config.distortion == "ms-ssim":
-      for l, terms in enumerate(per_level):
-        terms["ms_ssim"] = 1. - sums[(l, "distortion")] / count / MS_SSIM_SCALE
-    return dict(loss=float(np.average([p["loss"] for p in per_level],
-                                      weights=self.model.level_weights)),
-                levels=per_level)
+    return dict(loss=self.model.rd_loss.average_levels(
+        [p["loss"] for p in per_level]), levels=per_level)
 
   @tf.function(autograph=False)
   def _eval_fn(self, x, q):

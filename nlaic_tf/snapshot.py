@@ -5,6 +5,10 @@ order, float16 where that loses nothing that training cannot recover) and
 `metrics.json` (config, step, total_steps, as `<workdir>/best`), so that
 `train.py --init_from <folder>/weights.npz` continues the run on another
 machine (new optimizer state; the step count goes on from total_steps).
+
+Writer and reader of the format live together here, below `zoo` (which reads
+snapshots like any other weights) and `scripts/snapshot_weights.py` (which
+writes them), so that neither reaches into the training package.
 """
 import json
 import os

@@ -1,7 +1,11 @@
 """Image quality and rate metrics for 8-bit RGB images.
 
-All image arguments are uint8 arrays of shape (height, width, 3) with values in
-0..255; both images of a pair must have the same shape.
+A base module (no imports from the package): the model's loss takes the
+smallest MS-SSIM image size from here, the API and the evaluation take the
+metrics themselves.
+
+All image arguments are uint8 arrays of shape (height, width, 3) with values
+in 0..255; both images of a pair must have the same shape.
 """
 import math
 
