@@ -156,15 +156,14 @@ def load_codec(model=None, saved_model=False):
   The codec is an `NLAICCodec` built by this package's code from the
   export's configuration (model.json), weights and range-coding tables
   (variables/), checked to have the model id model.json records: the files
-  it writes and reads are the SavedModel's, and its tf.functions are traced at first
-  use, as fast as the SavedModel's are loaded, and coding a 3840x2160 image
-  takes about 0.5 GB less memory than with the SavedModel's graphs
-  (docs/benchmarks.md, "Large images"). `saved_model=True`, and a folder
-  without a configuration in model.json, load the SavedModel's own graphs
-  (`tf.saved_model.load`: what TF Serving and other apps run), which have
-  `compress`, `compress_refined`, `decompress`, `decode`, `model_id` and
-  `config_json` (and `encode`, `encode_refined` in exports made before
-  `NLAICCodec.PYTHON_ONLY` left them out, the shipped ones among them).
+  it writes and reads are the SavedModel's. Its tf.functions are traced at
+  first use, which is faster than loading the SavedModel's graphs and takes
+  less memory (docs/benchmarks.md, "First image" and "Large images").
+  `saved_model=True`, and a folder without a configuration in model.json,
+  load the SavedModel's own graphs (`tf.saved_model.load`: what TF Serving
+  and other apps run), which have `compress`, `compress_refined`,
+  `decompress`, `decode`, `model_id` and `config_json` (and `encode`,
+  `encode_refined` where the export kept them, see `NLAICCodec.PYTHON_ONLY`).
   Raises FileNotFoundError if there is no SavedModel there, ValueError if its
   weights are not the model model.json names.
   """
@@ -183,12 +182,10 @@ def load_codec(model=None, saved_model=False):
   if saved_model or config is None:
     return tf.saved_model.load(path)
   weights = os.path.join(path, "variables", "variables")
-  codec = build_codec(config, weights)
+  from nlaic_tf.models.codec import NLAICCodec
   # The range-coding tables as the export stores them, not recomputed here in
   # float: every user of an export codes with the same tables.
-  tf.train.Checkpoint(side_model=codec.side_model,
-                      latent_model=codec.latent_model).read(
-                          weights).expect_partial().assert_existing_objects_matched()
+  codec = NLAICCodec(build_model(config, weights), tables=weights)
   model_id = codec.model_id.numpy().hex()
   if info.get("model_id", model_id) != model_id:
     raise ValueError(f"the weights in {path!r} are model {model_id}, not the "

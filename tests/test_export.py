@@ -156,6 +156,15 @@ def test_load_codec_builds_the_export_in_python_with_the_saved_model_files(
   assert ours.numpy() == theirs.numpy()
   np.testing.assert_array_equal(served.decompress(ours).numpy(),
                                 loaded.decompress(theirs).numpy())
+  # The range-coding tables are the export's, read into empty tables (the
+  # side model has no prior to compute them from), and equal to what the
+  # weights give.
+  rebuilt = NLAICCodec(loaded.model)
+  for coder in ("side_model", "latent_model"):
+    for table in ("cdf", "cdf_offset"):
+      np.testing.assert_array_equal(getattr(getattr(loaded, coder), table),
+                                    getattr(getattr(rebuilt, coder), table))
+  assert loaded.side_model._prior is None  # pylint: disable=protected-access
 
 
 def test_load_codec_checks_the_model_id_and_falls_back_to_the_saved_model(

@@ -83,17 +83,33 @@ class NLAICCodec(tf.Module):
   this many image pixels square (`nlaic_tf.transforms.tiling`), so that memory
   grows with the tile, not the image, with the untiled result up to float
   rounding; images up to two tiles each way run untiled. 0: never tile.
+  tables: None builds the range-coding tables from the model's priors; the
+  prefix of a checkpoint that holds a codec's tables (an export's
+  `variables/variables`) reads them from there instead, so that every user
+  of an export codes with the same tables and the side model's tables are
+  not computed (tfc estimates the prior's tails by gradient descent, which
+  takes seconds).
   """
 
   def __init__(self, model, raster=False, integer=None,
-               tile_pixels=DEFAULT_TILE_PIXELS, name="nlaic_codec"):
+               tile_pixels=DEFAULT_TILE_PIXELS, tables=None, name="nlaic_codec"):
     super().__init__(name=name)
     self.model = model
     self.raster = bool(raster)
     self.analysis = TiledTransform(model.analysis, tile_pixels, input_pixels=1)
     self.synthesis = TiledTransform(model.synthesis, tile_pixels, input_pixels=16)
-    self.side_model = model.side_entropy_model(compression=True)
+    if tables is None:
+      self.side_model = model.side_entropy_model(compression=True)
+    else:
+      shapes = tf.train.load_checkpoint(tables).get_variable_to_shape_map()
+      self.side_model = model.side_entropy_model(cdf_shapes=[
+          shapes[f"side_model/{name}/.ATTRIBUTES/VARIABLE_VALUE"][0]
+          for name in ("_cdf", "_cdf_offset")])
     self.latent_model = model.scale_table.entropy_model()
+    if tables is not None:
+      tf.train.Checkpoint(side_model=self.side_model,
+                          latent_model=self.latent_model).read(
+                              tables).expect_partial().assert_existing_objects_matched()
     if integer is None:
       integer = supports_integer(model.config)
     self.float_parameters = FloatParameters(model)

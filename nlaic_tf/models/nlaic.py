@@ -97,11 +97,19 @@ class NLAIC(tf.keras.Model):
     x_hat = self.synthesize(self.analyze(x, quality), quality)
     return tf.image.psnr(x, tf.clip_by_value(x_hat, 0., 1.), max_val=1.)
 
-  def side_entropy_model(self, compression=False):
+  def side_entropy_model(self, compression=False, cdf_shapes=None):
     """Factorized entropy model of z (tables built from weights if compression).
 
+    cdf_shapes: (size of cdf, size of cdf_offset) to create empty range-coding
+    tables instead, to be read from a checkpoint (building them from the
+    prior takes seconds: tfc estimates the tails by gradient descent).
     z is quantized by plain rounding (no offset heuristic) in every mode.
     """
+    if cdf_shapes is not None:
+      return tfc.ContinuousBatchedEntropyModel(
+          prior_shape=self.hyperprior.batch_shape, coding_rank=3,
+          compression=True, cdf_shapes=cdf_shapes, offset_heuristic=False,
+          quantization_offset=False, bottleneck_dtype=tf.float32)
     return tfc.ContinuousBatchedEntropyModel(
         self.hyperprior, coding_rank=3, compression=compression,
         offset_heuristic=False)
