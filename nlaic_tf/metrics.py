@@ -80,3 +80,14 @@ def bpp(num_bytes: int, height: int, width: int) -> float:
   if num_bytes < 0:
     raise ValueError(f"byte count must be non-negative, got {num_bytes}")
   return 8.0 * num_bytes / (height * width)
+
+
+def laplacian_energy(images) -> float:
+  """Fine detail of images [..., H, W, 3] (any dtype and range; the result is
+  in the input's units squared): the mean square of the 4-neighbour
+  Laplacian of their luma (BT.601 weights). A low-pass filter, e.g. any
+  resampling, lowers it."""
+  luma = np.asarray(images, np.float64) @ np.array([0.299, 0.587, 0.114])
+  lap = (4 * luma[..., 1:-1, 1:-1] - luma[..., :-2, 1:-1] - luma[..., 2:, 1:-1]
+         - luma[..., 1:-1, :-2] - luma[..., 1:-1, 2:])
+  return float(np.mean(lap ** 2))

@@ -5,14 +5,7 @@ import tensorflow as tf
 from PIL import Image
 
 from nlaic_tf import data
-
-
-def _laplacian_energy(images):
-  """Mean squared 4-neighbour Laplacian of the luma of images [..., H, W, 3]."""
-  luma = np.asarray(images, np.float64) @ np.array([0.299, 0.587, 0.114])
-  lap = (4 * luma[..., 1:-1, 1:-1] - luma[..., :-2, 1:-1] - luma[..., 2:, 1:-1]
-         - luma[..., 1:-1, :-2] - luma[..., 1:-1, 2:])
-  return float(np.mean(lap ** 2))
+from nlaic_tf.metrics import laplacian_energy
 
 
 def _is_window(source, crop):
@@ -42,16 +35,16 @@ def _crops(path, scale, batches=6):
 def test_default_crops_keep_the_detail_of_the_source(sharp_image):
   source, path = sharp_image
   crops = _crops(path, data.CropScale())
-  assert _laplacian_energy(crops) == pytest.approx(_laplacian_energy(source), rel=0.03)
+  assert laplacian_energy(crops) == pytest.approx(laplacian_energy(source), rel=0.03)
   # Not resampled at all: each crop is a window of the source (maybe mirrored).
   for crop in crops:
     assert _is_window(source, crop) or _is_window(source, crop[:, ::-1])
 
 def test_a_random_downscale_is_explicit_and_uses_the_chosen_filter(sharp_image):
   source, path = sharp_image
-  sharp = _laplacian_energy(source)
-  lanczos = _laplacian_energy(_crops(path, data.CropScale(0.75, 0.8, "lanczos3")))
-  bilinear = _laplacian_energy(_crops(path, data.CropScale(0.75, 0.8, "bilinear")))
+  sharp = laplacian_energy(source)
+  lanczos = laplacian_energy(_crops(path, data.CropScale(0.75, 0.8, "lanczos3")))
+  bilinear = laplacian_energy(_crops(path, data.CropScale(0.75, 0.8, "bilinear")))
   # Downscaling noise averages it: both lose energy, the triangle filter most.
   assert bilinear < lanczos < 0.97 * sharp
 
@@ -76,3 +69,18 @@ def test_validation_crops_are_not_resampled(sharp_image):
   (batch,) = list(data.validation_dataset([path], crop=128))
   np.testing.assert_allclose(batch[0], tf.image.resize_with_crop_or_pad(
       source, 128, 128), atol=1e-6)
+
+
+def test_crop_sharpness_script_reports_the_share_of_detail_kept(sharp_image):
+  import os
+  import subprocess
+  import sys
+  _, path = sharp_image
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = subprocess.run(
+      [sys.executable, os.path.join(root, "scripts", "crop_sharpness.py"), "--glob", path,
+       "--crop", "128", "--batches", "3"], capture_output=True, text=True, check=True).stdout
+  shares = {line.split("|")[1].strip(): int(line.split("|")[3].strip(" %"))
+            for line in out.splitlines() if line.startswith("| training")}
+  assert 97 <= shares["training, source pixels (default)"] <= 103
+  assert shares["training, 0.8-1.0 bilinear"] < shares["training, 0.8-1.0 lanczos3"] < 97
