@@ -1,5 +1,6 @@
 """Trainer: checkpoints resume exactly (step, optimizer state, data position)."""
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -171,11 +172,21 @@ def test_total_steps_count_those_behind_the_init_from_weights(tmp_path, image_di
   options = _options(tmp_path / "b", image_dir, steps=4)
   options.init_from = str(tmp_path / "a" / "best" / "weights")
   Trainer(config, options).run(log=lambda _: None)
+  # The run first validated the weights it was given (step 0): the same loss
+  # as the run that made them recorded for them.
+  with open(tmp_path / "b" / "history.jsonl") as f:
+    history = [json.loads(line) for line in f]
+  with open(tmp_path / "a" / "best" / "metrics.json") as f:
+    given = json.load(f)["validation"]["loss"]
+  assert [r["step"] for r in history] == [0, 4]
+  assert history[0]["val_loss"] == pytest.approx(given, rel=1e-4)
+  # The best weights are those of step 0 or 4, counted after a's 4 steps.
   info = weights_info(str(tmp_path / "b" / "best" / "weights"))
-  assert (info["step"], total_steps(info)) == (4, 8)
+  best = 0 if history[0]["val_loss"] <= history[1]["val_loss"] else 4
+  assert (info["step"], total_steps(info)) == (best, 4 + best)
   weights = str(tmp_path / "b" / "best" / "weights")
   exported = export_lib.model_info(build_codec(config, weights), weights)
-  assert (exported["step"], exported["total_steps"]) == (4, 8)
+  assert (exported["step"], exported["total_steps"]) == (best, 4 + best)
   resumed = Trainer(config, dataclasses.replace(options, steps=5))
   assert "resumed" in resumed.restore()
   assert resumed.steps_before == 4

@@ -250,6 +250,9 @@ class Trainer:
   def run(self, log=print):
     """Trains until `options.steps`, NaN, or SIGTERM/SIGINT (then checkpoints).
 
+    A run that starts from `init_from` weights first validates them (step 0
+    of history.jsonl, and the best weights until a step beats them).
+
     In a cluster every worker runs this; a signal to any of them stops all
     after the same step, with a checkpoint."""
     try:
@@ -266,6 +269,10 @@ class Trainer:
     batches = self._distributed_batches() if self.distributed else None
     writer = (tf.summary.create_file_writer(os.path.join(o.workdir, "tb"))
               if self.chief else tf.summary.create_noop_writer())
+    if self.chief and o.init_from and int(self.step) == 0:
+      # A run from other weights first validates those, so that its history
+      # (and the best weights) starts from what it was given.
+      self._validate_and_log(writer, log)
     nan_guard = tf.keras.callbacks.CallbackList(
         [tf.keras.callbacks.TerminateOnNaN()], model=self.model)
     previous = [signal.signal(s, self._request_stop)
