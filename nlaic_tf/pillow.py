@@ -38,8 +38,6 @@ mode are converted to 8-bit RGB as `nlaic compress` converts its inputs
 (`nlaic_tf.io.images`): gray replicated, alpha dropped, palettes applied,
 16-bit gray mapped by round(v / 257).
 """
-import struct
-
 from PIL import Image, ImageFile
 
 from nlaic_tf.bitstream import format as bitstream_format
@@ -60,39 +58,6 @@ def _accept(prefix):
   return prefix[:4] == bitstream_format.MAGIC
 
 
-def parse_header(head):
-  """The header fields of an nlaic file from its first bytes `head`, checked
-  without the payload (magic, version, flags, image size), as a dict;
-  `BitstreamError` with `read_header`'s reasons otherwise. Stream lengths and
-  checksum need the whole file: `read_header` checks them at decoding."""
-  fmt = bitstream_format
-  error = lambda text: fmt.BitstreamError(fmt.message(text))
-  if len(head) < fmt.MIN_HEADER_SIZE:
-    raise error(f"truncated: {len(head)} bytes, shorter than the header")
-  if head[:4] != fmt.MAGIC:
-    raise error("bad magic bytes: not an nlaic file")
-  version = head[4]
-  if version not in fmt.READABLE_VERSIONS:
-    raise error(f"unsupported format version {version} (this reader: "
-                f"{', '.join(map(str, fmt.READABLE_VERSIONS))})")
-  if len(head) < fmt.HEADER_SIZES[version]:
-    raise error(f"truncated: {len(head)} bytes, shorter than the "
-                f"{fmt.HEADER_SIZES[version]}-byte header")
-  layout = fmt.LAYOUTS[version]
-  flags = head[layout["flags"]]
-  height, width = struct.unpack_from("<II", head, layout["height"])
-  (quality,) = struct.unpack_from("<f", head, layout["quality"])
-  if flags & ~fmt.FLAG_INTEGER or (version == 1 and flags):
-    raise error("unknown flags (written by a newer version)")
-  if min(height, width) <= 0:
-    raise error("bad image size")
-  if height * width > fmt.MAX_PIXELS:
-    raise error("image size too large")
-  model_id = head[layout["model_id"]:layout["model_id"] + 8]
-  return dict(version=version, flags=flags, model_id=model_id, height=height,
-              width=width, quality=quality)
-
-
 class NlaicImageFile(ImageFile.ImageFile):
   """A `.nlaic` file: header read by `Image.open`, decoded by `load()`."""
 
@@ -102,7 +67,7 @@ class NlaicImageFile(ImageFile.ImageFile):
   def _open(self):
     head = self.fp.read(_HEADER_READ)
     try:
-      header = parse_header(head)
+      header = bitstream_format.read_header(head, whole_file=False)
     except bitstream_format.BitstreamError as e:
       # Not SyntaxError, which Image.open swallows (it tries the next plugin
       # and then raises UnidentifiedImageError without the reason): the magic
@@ -110,11 +75,11 @@ class NlaicImageFile(ImageFile.ImageFile):
       name = self.filename or self.fp
       raise Image.UnidentifiedImageError(
           f"cannot identify image file {name!r}: {e}") from e
-    self._size = (header["width"], header["height"])
+    self._size = (header.width, header.height)
     self._mode = "RGB"
-    self.info.update(model_id=header["model_id"].hex(),
-                     quality=round(header["quality"], 6),
-                     version=header["version"])
+    self.info.update(model_id=header.model_id.hex(),
+                     quality=round(header.quality, 6),
+                     version=header.version)
     # One tile, the whole file from offset 0: the decoder reads the container.
     self.tile = [ImageFile._Tile(_DECODER, (0, 0) + self.size, 0, ())]
 

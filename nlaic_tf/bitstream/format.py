@@ -88,12 +88,15 @@ def file_checksum(version, data):
   return crc32c(payload, crc32c(head))
 
 
-def read_header(data):
+def read_header(data, whole_file=True):
   """Parses and verifies the container in `data` (bytes) -> `Header`.
 
   Checks size, magic, version, stream lengths, checksum and image size (as
   the decoder graph does); raises `BitstreamError` with the reason. Does not
-  check the model identifier.
+  check the model identifier. whole_file=False: `data` may be just the
+  file's beginning (at least its header, e.g. what Pillow's `Image.open`
+  reads); the stream lengths and the checksum, which need the whole file,
+  are not checked.
   """
   if len(data) < MIN_HEADER_SIZE:
     raise BitstreamError(message(
@@ -113,11 +116,11 @@ def read_header(data):
                     _STRUCTS[version].unpack_from(data)))
   header = Header(**dict(fields, symbols_check=fields.get("symbols_check")))
   expected = HEADER_SIZES[version] + header.z_length + header.y_length
-  if len(data) != expected:
+  if whole_file and len(data) != expected:
     raise BitstreamError(message(
         f"length mismatch: {len(data)} bytes, header says {expected} "
         "(truncated or trailing data)"))
-  if file_checksum(version, data) != header.checksum:
+  if whole_file and file_checksum(version, data) != header.checksum:
     raise BitstreamError(message("checksum mismatch: the file is corrupted"))
   if header.flags & ~FLAG_INTEGER or (version == 1 and header.flags):
     raise BitstreamError(message("unknown flags (written by a newer version)"))
