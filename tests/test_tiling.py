@@ -86,3 +86,23 @@ def test_tiled_codec_matches_the_untiled_one(codecs):
     assert a.shape == image.shape
     assert np.abs(a - b).max() <= 1  # synthesis: float rounding only
   assert abs(len(files[0]) - len(files[1])) <= 8
+
+
+def test_untiled_twins_give_the_same_file_and_pixels_where_the_image_fits(codecs):
+  tiled_codec, _ = codecs
+  # 64-pixel cores: a padded image up to two cores (128 pixels) each way runs
+  # untiled in the graph; one more padding step (192) does not.
+  assert tiled_codec.fits_untiled(128, 100) and tiled_codec.fits_untiled(65, 1)
+  assert not tiled_codec.fits_untiled(129, 64)
+  assert not tiled_codec.fits_untiled(650, 700)
+  image = smooth_image(100, 120, seed=5)
+  quality = np.float32(1.)
+  data = tiled_codec.compress(image, quality).numpy()
+  assert tiled_codec.compress_untiled(image, quality).numpy() == data
+  np.testing.assert_array_equal(tiled_codec.decompress_untiled(data).numpy(),
+                                tiled_codec.decompress(data).numpy())
+  # The API picks the twin where it fits, the general function elsewhere.
+  from nlaic_tf import api
+  assert api.compress(image, 1., tiled_codec) == data
+  np.testing.assert_array_equal(api.decompress(data, tiled_codec),
+                                tiled_codec.decompress(data).numpy())

@@ -122,11 +122,13 @@ class NLAICCodec(tf.Module):
     self.config_json = tf.Variable(model.config.to_json(), trainable=False,
                                    name="config_json")
 
-  # tf.functions that a SavedModel leaves out: no signature runs them (they
-  # also return the latents and reconstruction, for Python-side checks), and
-  # every function graph a SavedModel holds costs memory at each load (these
-  # two: about 0.25 GB for medium-rc). `decode` stays: `decompress` runs it.
-  PYTHON_ONLY = ("encode", "encode_refined")
+  # tf.functions that a SavedModel leaves out: no signature runs them (encode
+  # and encode_refined also return the latents and reconstruction, for
+  # Python-side checks; the untiled twins are the Python API's fast path),
+  # and every function graph a SavedModel holds costs memory at each load.
+  # `decode` stays: `decompress` runs it.
+  PYTHON_ONLY = ("encode", "encode_refined", "compress_untiled",
+                 "decompress_untiled")
 
   def _trackable_children(self, save_type="checkpoint", **kwargs):
     children = super()._trackable_children(save_type, **kwargs)
@@ -143,7 +145,7 @@ class NLAICCodec(tf.Module):
     return WavefrontSchedule(self.model.config.context_kernel, shape[3],
                              shape[1], shape[2], raster=self.raster)
 
-  def _synthesize(self, y_flat, y_shape, quality, height, width):
+  def _synthesize(self, y_flat, y_shape, quality, height, width, untiled=False):
     """Latents in (c, h, w) raster order -> uint8 [height, width, 3]."""
     y_hat = tf.transpose(tf.reshape(y_flat, [y_shape[3], y_shape[1], y_shape[2]]),
                          [1, 2, 0])[None]
@@ -151,15 +153,16 @@ class NLAICCodec(tf.Module):
     x_hat = self.synthesis(
         y_hat / self.model.gains(q), q, dtype=tf.uint8,
         finish=lambda x: tf.cast(tf.round(tf.clip_by_value(x, 0., 1.) * 255.),
-                                 tf.uint8))
+                                 tf.uint8), untiled=untiled)
     return x_hat[0, :height, :width, :]
 
-  def _analyze(self, image, quality):
+  def _analyze(self, image, quality, untiled=False):
     """uint8 [H, W, 3] -> y [1, H'/16, W'/16, M] (scaled by the gains), H' and
     W' padded to multiples of PAD_MULTIPLE. Pixels become floats tile by tile."""
     ys = self.analysis(_edge_pad(image[None], PAD_MULTIPLE),
                        tf.reshape(quality, [1]),
-                       prepare=lambda x: tf.cast(x, tf.float32) / 255.)
+                       prepare=lambda x: tf.cast(x, tf.float32) / 255.,
+                       untiled=untiled)
     return ys * self._gains(quality)
 
   def _gains(self, quality):
@@ -175,9 +178,10 @@ class NLAICCodec(tf.Module):
     """`encode` with `steps` of latent refinement (the result of 0 equals `encode`'s)."""
     return self._encode(image, quality, steps, reconstruct=True)
 
-  def _encode(self, image, quality, refine_steps, reconstruct):
+  def _encode(self, image, quality, refine_steps, reconstruct, untiled=False):
     """-> bitstream, and with `reconstruct` also y_hat and the decoder's image
-    (a whole synthesis, which `compress` does not run)."""
+    (a whole synthesis, which `compress` does not run); `untiled`: the
+    transforms without tiling loops (for images that `fits_untiled`)."""
     shape = tf.shape(image)
     levels = float(self.num_levels - 1)
     check = tf.debugging.Assert(
@@ -185,7 +189,7 @@ class NLAICCodec(tf.Module):
         [f"quality must be in [0, {levels:g}] (the model's rate levels)"])
     with tf.control_dependencies([check]):
       quality = tf.identity(quality)
-    ys = self._analyze(image, quality)
+    ys = self._analyze(image, quality, untiled)
     if refine_steps is not None:
       ys, _ = refine_latents(self.model, tf.cast(image, tf.float32)[None] / 255.,
                              ys, self._gains(quality), quality, refine_steps,
@@ -221,6 +225,11 @@ class NLAICCodec(tf.Module):
 
   @tf.function(autograph=False, input_signature=[BITSTREAM_SPEC])
   def decode(self, bitstream):
+    """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order);
+    see `_decode`."""
+    return self._decode(bitstream)
+
+  def _decode(self, bitstream, untiled=False):
     """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order).
 
     Both streams are read by `GuardedDecoder`s: a header whose image size
@@ -280,7 +289,8 @@ class NLAICCodec(tf.Module):
     with tf.control_dependencies([check]):
       finished = y_stream.finish(y_state)
     with tf.control_dependencies([check, finished]):
-      image = self._synthesize(y_hat, y_shape, quality, height, width)
+      image = self._synthesize(y_hat, y_shape, quality, height, width,
+                               untiled)
     return image, y_hat
 
   def _decode_z(self, stream, size):
@@ -313,3 +323,27 @@ class NLAICCodec(tf.Module):
   def decompress(self, bitstream):
     """container bytes (string []) -> image uint8 [H, W, 3]."""
     return self.decode(bitstream)[0]
+
+  def fits_untiled(self, height, width):
+    """Whether an image of height x width pixels runs through both
+    transforms untiled (`TiledTransform.fits_untiled`): then
+    `compress_untiled` and `decompress_untiled` give what `compress` and
+    `decompress` give."""
+    padded = [-(-n // PAD_MULTIPLE) * PAD_MULTIPLE for n in (height, width)]
+    return (self.analysis.fits_untiled(*padded) and
+            self.synthesis.fits_untiled(*(n // 16 for n in padded)))
+
+  # Twins of compress and decompress for images that `fits_untiled`: the
+  # same files and pixels from graphs without the tiling loops, which trace
+  # and start faster (about 1.3 s less per function for a Kodak image with
+  # medium-rc, docs/benchmarks.md). `nlaic_tf.compress` and `decompress`
+  # pick them; SavedModels leave them out (PYTHON_ONLY).
+  @tf.function(autograph=False, input_signature=[IMAGE_SPEC, QUALITY_SPEC])
+  def compress_untiled(self, image, quality):
+    """`compress` for an image that `fits_untiled`."""
+    return self._encode(image, quality, None, reconstruct=False, untiled=True)
+
+  @tf.function(autograph=False, input_signature=[BITSTREAM_SPEC])
+  def decompress_untiled(self, bitstream):
+    """`decompress` for a file whose image `fits_untiled`."""
+    return self._decode(bitstream, untiled=True)[0]

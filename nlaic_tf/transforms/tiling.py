@@ -138,13 +138,26 @@ class TiledTransform:
   def __init__(self, transform, tile_pixels=DEFAULT_TILE_PIXELS, input_pixels=1):
     self.runs = plan(transform.layers, tile_pixels, input_pixels)
 
-  def __call__(self, x, quality, prepare=None, finish=None, dtype=tf.float32):
+  def fits_untiled(self, height, width):
+    """Whether an input of height x width positions runs untiled in every
+    run (no larger than two of the run's cores each way), as `tiled` decides
+    in the graph."""
+    for run in self.runs:
+      if run.core is not None and max(height, width) > 2 * run.core:
+        return False
+      height, width = round(height * run.scale), round(width * run.scale)
+    return True
+
+  def __call__(self, x, quality, prepare=None, finish=None, dtype=tf.float32,
+               untiled=False):
     """x [1, H, W, C], quality [1] -> [1, H * scale, W * scale, C'].
 
     prepare: applied to each tile of the first run's input (e.g. uint8 pixels
     to floats), finish: to each tile of the last run's output, of `dtype`
     (e.g. floats to uint8 pixels), so that the whole image is only ever held
-    in the small type.
+    in the small type. untiled: every run as one call, without the tiling
+    loops in the graph: what the graph computes for an x that
+    `fits_untiled`, in a graph that traces and starts faster.
     """
     last = len(self.runs) - 1
     for i, run in enumerate(self.runs):
@@ -154,8 +167,8 @@ class TiledTransform:
         t = apply_layers(run.layers, t, quality)
         return finish(t) if i == last and finish is not None else t
 
-      x = tiled(transform, x, run.core, run.margin, run.scale, run.channels,
-                dtype if i == last else tf.float32)
+      x = tiled(transform, x, None if untiled else run.core, run.margin,
+                run.scale, run.channels, dtype if i == last else tf.float32)
     return x
 
 
