@@ -34,13 +34,25 @@ def pretrained_codec(model=None):
 def codec_for(model_id):
   """The codec that decodes files written by the model `model_id` (bytes):
   the default codec if it is that model, else the pretrained model with that
-  identifier, else the default codec (which refuses the file, naming why)."""
+  identifier. A file of any other model raises `BitstreamError` before any
+  model is loaded (if the default model's identifier is unknown, its codec
+  is returned, and refuses such a file itself)."""
   from nlaic_tf import zoo
+  from nlaic_tf.bitstream import BitstreamError
+  from nlaic_tf.bitstream.format import message
   try:
     default_id = zoo.read_model_info()["model_id"]
   except (OSError, ValueError, KeyError):
     default_id = None
-  name = None if default_id == model_id.hex() else zoo.pretrained_for_model_id(model_id)
+  if default_id == model_id.hex():
+    return pretrained_codec()
+  name = zoo.pretrained_for_model_id(model_id)
+  if name is None and default_id is not None:
+    raise BitstreamError(message(
+        f"encoded with a different model (model {model_id.hex()} is none of "
+        "the pretrained models); decode it with its export (--model FOLDER, "
+        "nlaic_tf.zoo.load_codec(FOLDER), or "
+        "nlaic_tf.register_pillow(model=FOLDER) for Pillow)"))
   return pretrained_codec(name)
 
 

@@ -118,23 +118,6 @@ def _registered_codec_for(model_id):
   return _codec(model) if registered == model_id else None
 
 
-def _check_known_model(model_id):
-  """BitstreamError unless `model_id` is the default or a pretrained model, so
-  that a foreign file is refused without loading a model to refuse it."""
-  from nlaic_tf import zoo
-  if zoo.pretrained_for_model_id(model_id) is not None:
-    return
-  try:
-    if zoo.read_model_info()["model_id"] == model_id.hex():
-      return
-  except (OSError, ValueError, KeyError):
-    return  # Let the default codec decide, as nlaic_tf.decompress does.
-  raise bitstream_format.BitstreamError(bitstream_format.message(
-      f"encoded with a different model (model {model_id.hex()} is none of "
-      "the pretrained models); name its export with "
-      "nlaic_tf.register_pillow(model=FOLDER)"))
-
-
 def decode(data):
   """Container bytes -> uint8 [H, W, 3] with the model the file names (see
   the module docstring); `BitstreamError` if it cannot be decoded."""
@@ -142,11 +125,11 @@ def decode(data):
   max_pixels = _settings["max_pixels"]
   if max_pixels is None:
     max_pixels = api.DEFAULT_MAX_PIXELS
-  header = api.check_pixels(data, max_pixels)
-  codec = _registered_codec_for(header.model_id)
-  if codec is None:
-    _check_known_model(header.model_id)
-  return api.decompress(data, codec, max_pixels)
+  # The model id only; `api.decompress` checks the whole file, then (codec
+  # None) picks the pretrained model the file names (`api.codec_for`, which
+  # refuses a foreign file without loading a model).
+  model_id = bitstream_format.read_header(data, whole_file=False).model_id
+  return api.decompress(data, _registered_codec_for(model_id), max_pixels)
 
 
 class _Decoder(ImageFile.PyDecoder):

@@ -224,3 +224,13 @@ def test_decoder_that_disagrees_raises(tiny_codec, path):
   finally:
     kernel.assign(saved)
   api.decompress(data, codec)
+
+
+def test_api_refuses_a_file_of_an_unknown_model_without_loading_one(tiny_codec, monkeypatch):
+  """Without a codec, decompress picks the pretrained model the file names;
+  a file of none of them is refused before any model is loaded."""
+  data = api.compress(smooth_image(40, 56, seed=9), 1., tiny_codec)
+  monkeypatch.setattr(api, "pretrained_codec",
+                      lambda model=None: pytest.fail("loaded a model"))
+  with pytest.raises(BitstreamError, match="encoded with a different model"):
+    api.decompress(data)

@@ -1,8 +1,8 @@
 """tf.data pipelines: random crops for training, centre crops for validation.
 
 Training crops are cut from the source pixels as they are by default: any
-resampling low-passes an image (a bilinear resize by 0.99 keeps about 45 % of
-a photo's Laplacian energy), and a codec trained on blurred crops does not
+resampling low-passes an image (`scripts/crop_sharpness.py` measures how much
+detail each setting keeps), and a codec trained on blurred crops does not
 learn the fine detail of the sharp images it is judged on. `CropScale` makes
 a random downscale an explicit choice (sources much larger than the crop).
 

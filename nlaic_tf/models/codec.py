@@ -98,6 +98,7 @@ class NLAICCodec(tf.Module):
     self.raster = bool(raster)
     self.analysis = TiledTransform(model.analysis, tile_pixels, input_pixels=1)
     self.synthesis = TiledTransform(model.synthesis, tile_pixels, input_pixels=16)
+    self.latent_model = model.scale_table.entropy_model()
     if tables is None:
       self.side_model = model.side_entropy_model(compression=True)
     else:
@@ -105,8 +106,6 @@ class NLAICCodec(tf.Module):
       self.side_model = model.side_entropy_model(cdf_shapes=[
           shapes[f"side_model/{name}/.ATTRIBUTES/VARIABLE_VALUE"][0]
           for name in ("_cdf", "_cdf_offset")])
-    self.latent_model = model.scale_table.entropy_model()
-    if tables is not None:
       tf.train.Checkpoint(side_model=self.side_model,
                           latent_model=self.latent_model).read(
                               tables).expect_partial().assert_existing_objects_matched()
