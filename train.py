@@ -26,6 +26,10 @@ flags.DEFINE_enum("distortion", DEFAULTS.distortion, ["mse", "ms-ssim"],
                   "mse for the built-in ones). The levels' lambdas serve both: an MS-SSIM "
                   "model fine-tuned from MSE weights (--init_from) keeps about their rates.")
 flags.DEFINE_string("train_glob", DEFAULTS.train_glob, "Comma-separated globs of training images.")
+flags.DEFINE_bool("sample_by_area", DEFAULTS.sample_by_area,
+                  "Draw training crops from each file in proportion to its pixel "
+                  "count (files repeated round(pixels / median) times per epoch), "
+                  "instead of one crop per file per epoch.")
 flags.DEFINE_string("tfds_name", DEFAULTS.tfds_name,
                     "tensorflow-datasets name used instead of --train_glob.")
 flags.DEFINE_string("val_glob", DEFAULTS.val_glob,

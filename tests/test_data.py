@@ -84,3 +84,17 @@ def test_crop_sharpness_script_reports_the_share_of_detail_kept(sharp_image):
             for line in out.splitlines() if line.startswith("| training")}
   assert 97 <= shares["training, source pixels (default)"] <= 103
   assert shares["training, 0.8-1.0 bilinear"] < shares["training, 0.8-1.0 lanczos3"] < 97
+
+
+def test_area_weighting_repeats_each_file_by_its_pixel_count(tmp_path):
+  sizes = {"a": (100, 100), "b": (100, 100), "c": (100, 100), "big": (200, 200),
+           "wide": (300, 50), "small": (30, 30)}
+  paths = {}
+  for name, size in sizes.items():
+    paths[name] = str(tmp_path / f"{name}.png")
+    Image.new("RGB", size).save(paths[name])
+  weighted = data.area_weighted(data.image_files(str(tmp_path / "*.png")))
+  counts = {name: weighted.count(path) for name, path in paths.items()}
+  # The median is 10,000 pixels: 40,000 -> 4, 15,000 -> 2, 900 -> still 1.
+  assert counts == {"a": 1, "b": 1, "c": 1, "big": 4, "wide": 2, "small": 1}
+  assert weighted == sorted(weighted)

@@ -23,6 +23,7 @@ class TrainingOptions:
   train_glob: str = "../shared/data/bsds500/train/*.jpg,../shared/data/bsds500/test/*.jpg"
   val_glob: str = "../shared/data/bsds500/val/*.jpg"
   tfds_name: str = ""
+  sample_by_area: bool = False
   distortion: Optional[str] = None  # None: the model configuration's
   crop: int = 256
   min_scale: float = 1.

@@ -101,13 +101,17 @@ class Trainer:
                   scale=self.crop_scale)
     if o.tfds_name:
       return data.tfds_training_dataset(o.tfds_name, **kwargs)
-    return data.training_dataset(data.image_files(o.train_glob), **kwargs)
+    return data.training_dataset(self._train_files(), **kwargs)
+
+  def _train_files(self):
+    files = data.image_files(self.options.train_glob)
+    return data.area_weighted(files) if self.options.sample_by_area else files
 
   def _distributed_batches(self):
     """Iterator over this host's per-replica (indices, crops), from the
     current step on (`data.step_indexed_dataset`)."""
     o = self.options
-    files = data.image_files(o.train_glob)
+    files = self._train_files()
     start = int(self.step)
 
     def dataset(context):
