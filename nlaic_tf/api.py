@@ -68,13 +68,11 @@ def _as_rgb8(image):
   return to_rgb8(np.asarray(image))
 
 
-def _for_size(codec, name, height, width):
-  """`codec.<name>`, or its untiled twin (`NLAICCodec.compress_untiled`,
-  `decompress_untiled`) where the codec has one and a height x width image
-  runs untiled: the same result from a graph that traces and starts faster."""
-  if hasattr(codec, "fits_untiled") and codec.fits_untiled(height, width):
-    return getattr(codec, name + "_untiled")
-  return getattr(codec, name)
+def _has_twin(codec, height, width):
+  """Whether `codec` has untiled twins (`NLAICCodec.compress_untiled`,
+  `decompress_untiled`) and a height x width image runs through them: the
+  same result from graphs that trace and start faster."""
+  return hasattr(codec, "fits_untiled") and codec.fits_untiled(height, width)
 
 
 def compress(image, quality=DEFAULT_QUALITY, codec=None, refine_steps=0):
@@ -99,7 +97,8 @@ def compress(image, quality=DEFAULT_QUALITY, codec=None, refine_steps=0):
                        "(before refinement existed); re-export it with export.py")
     return codec.compress_refined(image, np.float32(quality),
                                   np.int32(refine_steps)).numpy()
-  compress_image = _for_size(codec, "compress", *image.shape[:2])
+  compress_image = (codec.compress_untiled if _has_twin(codec, *image.shape[:2])
+                    else codec.compress)
   return compress_image(image, np.float32(quality)).numpy()
 
 
@@ -130,13 +129,17 @@ def decompress(data, codec=None, max_pixels=DEFAULT_MAX_PIXELS):
   """
   import tensorflow as tf
   from nlaic_tf.bitstream import BitstreamError
+  from nlaic_tf.bitstream.format import FLAG_INTEGER
   if not isinstance(data, (bytes, bytearray)):
     raise TypeError(f"decompress expects bytes, got {type(data).__name__}")
   header = check_pixels(data, max_pixels)
   codec = codec or codec_for(header.model_id)
   try:
-    decompress_file = _for_size(codec, "decompress", header.height, header.width)
-    return decompress_file(tf.constant(bytes(data))).numpy()
+    bitstream = tf.constant(bytes(data))
+    if _has_twin(codec, header.height, header.width):
+      return codec.decompress_untiled(
+          bitstream, integer=bool(header.flags & FLAG_INTEGER)).numpy()
+    return codec.decompress(bitstream).numpy()
   except tf.errors.InvalidArgumentError as e:
     match = _BITSTREAM_MESSAGE.search(e.message)
     raise BitstreamError(match.group(0) if match else

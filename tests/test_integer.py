@@ -121,6 +121,12 @@ def test_integer_codec_reads_float_files_of_the_same_model(int_codec):
   data, _, recon = float_codec.encode(image, np.float32(0.))
   assert read_header(data.numpy()).flags == 0
   np.testing.assert_array_equal(api.decompress(data.numpy(), int_codec), recon.numpy())
+  # That ran the untiled twin built for float files only (the header's flag
+  # chose it): it refuses an integer file rather than decode it wrongly.
+  integer_file = int_codec.encode(image, np.float32(0.))[0]
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match="not written with float entropy parameters"):
+    int_codec.decompress_untiled(integer_file, integer=False)
 
 
 def test_hyper_synthesis_nlam_has_no_integer_form(tiny_codec):

@@ -87,8 +87,7 @@ class NLAICCodec(tf.Module):
   prefix of a checkpoint that holds a codec's tables (an export's
   `variables/variables`) reads them from there instead, so that every user
   of an export codes with the same tables and the side model's tables are
-  not computed (tfc estimates the prior's tails by gradient descent, which
-  takes seconds).
+  not computed (about a second: `NLAIC.side_entropy_model`).
   """
 
   def __init__(self, model, raster=False, integer=None,
@@ -228,8 +227,12 @@ class NLAICCodec(tf.Module):
     see `_decode`."""
     return self._decode(bitstream)
 
-  def _decode(self, bitstream, untiled=False):
+  def _decode(self, bitstream, untiled=False, integer=None):
     """-> (image uint8 [H, W, 3], y_hat [M*h*w] in coding raster order).
+
+    integer: None decodes files of either entropy path (a `tf.cond` on the
+    file's flag); True or False (the file's `Header.flags`, read in Python)
+    builds only that path, and refuses a file of the other.
 
     Both streams are read by `GuardedDecoder`s: a header whose image size
     cannot fit in the streams is refused before any decoding, z is checked
@@ -266,16 +269,23 @@ class NLAICCodec(tf.Module):
                           decode_step,
                           y_stream.start(schedule.max_count))
 
-    integer = tf.equal(flags, FLAG_INTEGER)
-    if self.integer_parameters is None:
-      check = tf.debugging.Assert(tf.logical_not(integer), [message(
-          "written with integer entropy parameters, which this model lacks")])
-      with tf.control_dependencies([check]):
-        y_state, y_hat, indexes, symbols = decode_latents(self.float_parameters)
-    else:
+    file_integer = tf.equal(flags, FLAG_INTEGER)
+    if self.integer_parameters is not None and integer is None:
       y_state, y_hat, indexes, symbols = tf.cond(
-          integer, lambda: decode_latents(self.integer_parameters),
+          file_integer, lambda: decode_latents(self.integer_parameters),
           lambda: decode_latents(self.float_parameters))
+    else:
+      if self.integer_parameters is None:
+        integer, check = False, tf.debugging.Assert(
+            tf.logical_not(file_integer), [message(
+                "written with integer entropy parameters, which this model lacks")])
+      else:
+        check = tf.debugging.Assert(tf.equal(file_integer, bool(integer)), [
+            message(f"not written with {'integer' if integer else 'float'} "
+                    "entropy parameters, as the caller said")])
+      with tf.control_dependencies([check]):
+        y_state, y_hat, indexes, symbols = decode_latents(
+            self.integer_parameters if integer else self.float_parameters)
     # Version 2 files passed the CRC, so a disagreement here is the decoder's.
     same = tf.logical_or(
         tf.equal(stored_check, -1),
@@ -342,7 +352,11 @@ class NLAICCodec(tf.Module):
     """`compress` for an image that `fits_untiled`."""
     return self._encode(image, quality, None, reconstruct=False, untiled=True)
 
-  @tf.function(autograph=False, input_signature=[BITSTREAM_SPEC])
-  def decompress_untiled(self, bitstream):
-    """`decompress` for a file whose image `fits_untiled`."""
-    return self._decode(bitstream, untiled=True)[0]
+  # Its Python `integer` (the file's flag) keys the trace, so a process that
+  # decodes one kind of file builds one entropy path (no input_signature: the
+  # bitstream is always a string scalar, so it traces once per path).
+  @tf.function(autograph=False)
+  def decompress_untiled(self, bitstream, integer):
+    """`decompress` for a file whose image `fits_untiled` and whose header
+    says `integer` (bool: `Header.flags & FLAG_INTEGER`)."""
+    return self._decode(bitstream, untiled=True, integer=integer)[0]
