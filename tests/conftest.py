@@ -28,14 +28,15 @@ def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:
 # test file, except that the files using the session's tiny export form one
 # unit (the export is built once, not once per process) and each
 # distributed-training run is a unit of its own. Units go out longest first
-# (times measured 2026-12-04 with --junitxml: 1,844 s for the export's unit of
-# 5,034 s in all), so that the two processes finish together instead of one of
-# them running the distributed tests alone at the end.
-SHARED_EXPORT = ("test_cli_codec", "test_export", "test_training", "test_decoder_safety")
+# (measured 2026-12-07 with --durations: about 340 s for the export's unit,
+# 330 s for test_training, 1,690 s in all), so that the two processes finish
+# together instead of one of them running the distributed tests alone at the
+# end.
+SHARED_EXPORT = ("test_cli_codec", "test_export", "test_decoder_safety")
 LONGEST_FIRST = (
-    "exported", "test_distributed::test_paper_configuration_trains_under_mirrored_"
-    "and_codes_exactly", "test_distributed::test_multi_worker_resumes_after_a_kill_"
-    "like_an_uninterrupted_run", "test_model", "test_codec", "test_portability",
+    "exported", "test_training", "test_distributed::test_paper_configuration_"
+    "trains_and_codes_exactly", "test_distributed::test_multi_worker_resumes_"
+    "after_a_kill_like_an_uninterrupted_run", "test_model", "test_codec", "test_portability",
     "test_refinement", "test_distributed::test_two_devices_take_the_same_step_as_one",
     "test_integer", "test_tiling", "test_package")
 

@@ -1,7 +1,8 @@
 """Training under tf.distribute, for real: two logical CPU devices under
 MirroredStrategy, two local worker processes under MultiWorkerMirroredStrategy
-(killed and resumed), and the paper configuration. Each run is a subprocess,
-as logical devices and TF_CONFIG must be set before TensorFlow starts."""
+(killed and resumed); and the paper configuration's training step and coding.
+Each run is a subprocess, as logical devices and TF_CONFIG must be set before
+TensorFlow starts (and the paper model's memory is returned when it ends)."""
 import json
 import os
 import signal
@@ -115,5 +116,5 @@ def test_multi_worker_resumes_after_a_kill_like_an_uninterrupted_run(
   assert os.path.isdir(os.path.join(killed, "tb"))
 
 
-def test_paper_configuration_trains_under_mirrored_and_codes_exactly(image_dir):
+def test_paper_configuration_trains_and_codes_exactly(image_dir):
   assert "ok" in _worker("paper_step", image_dir, timeout=1800)

@@ -105,6 +105,8 @@ def test_tflite_matches_keras_at_two_sizes(tiny_codec, exported):
 
 def test_saved_variables_restore_keras_weights(tiny_codec, exported):
   from nlaic_tf.zoo import build_model
+  # As `train.py --init_from <export>/variables/variables` reads them
+  # (`Trainer.restore` builds its source model so).
   model = build_model("tiny", os.path.join(exported, "variables", "variables"))
   for a, b in zip(model.weights, tiny_codec.model.weights):
     np.testing.assert_array_equal(a.numpy(), b.numpy())

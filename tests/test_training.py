@@ -2,6 +2,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -28,17 +29,39 @@ def _options(workdir, image_dir, steps):
       log_every=2, checkpoint_minutes=1e9)
 
 
-def test_resume_continues_with_same_step_optimizer_and_data(tmp_path, image_dir):
-  config = get_config("tiny")
-  first = Trainer(config, _options(tmp_path, image_dir, steps=4))
+@pytest.fixture(scope="module")
+def tiny_weights(tiny_codec, tmp_path_factory):
+  """The tiny codec's model saved as train.py saves `<workdir>/best`: a
+  checkpoint `weights` with its configuration in metrics.json beside it (an
+  export's `variables/variables` holds the same `model/` entries and
+  model.json the configuration: tests/test_export.py reads one)."""
+  folder = tmp_path_factory.mktemp("best")
+  tf.train.Checkpoint(model=tiny_codec.model).write(str(folder / "weights"))
+  with open(folder / "metrics.json", "w") as f:
+    json.dump(dict(step=0, config=json.loads(tiny_codec.model.config.to_json())), f)
+  return str(folder / "weights")
+
+
+@pytest.fixture(scope="module")
+def finished_run(image_dir, tmp_path_factory):
+  """A tiny run trained for 4 steps (validated and checkpointed at step 4):
+  (its Trainer, its workdir, its log lines). Tests read the workdir; one
+  that trains on copies it first."""
+  workdir = tmp_path_factory.mktemp("finished_run")
+  trainer = Trainer(get_config("tiny"), _options(workdir, image_dir, steps=4))
   logs = []
-  first.run(log=logs.append)
+  trainer.run(log=logs.append)
+  return trainer, workdir, logs
+
+
+def test_resume_continues_with_same_step_optimizer_and_data(finished_run, image_dir):
+  first, workdir, logs = finished_run
   assert any("validation at step 4" in line for line in logs)
-  assert os.path.exists(tmp_path / "best" / "weights.index")
-  assert os.path.exists(tmp_path / "history.jsonl")
+  assert os.path.exists(workdir / "best" / "weights.index")
+  assert os.path.exists(workdir / "history.jsonl")
   expected_batch = next(first.iterator).numpy()
 
-  resumed = Trainer(config, _options(tmp_path, image_dir, steps=6))
+  resumed = Trainer(get_config("tiny"), _options(workdir, image_dir, steps=6))
   message = resumed.restore()
   assert "at step 4" in message
   assert int(resumed.step) == 4
@@ -50,15 +73,15 @@ def test_resume_continues_with_same_step_optimizer_and_data(tmp_path, image_dir)
   np.testing.assert_array_equal(next(resumed.iterator).numpy(), expected_batch)
 
 
-def test_resume_with_a_new_learning_rate_schedule(tmp_path, image_dir):
-  config = get_config("tiny")
-  Trainer(config, _options(tmp_path, image_dir, steps=2)).run(log=lambda _: None)
-  options = dataclasses.replace(_options(tmp_path, image_dir, steps=5), lr=3e-4,
-                                lr_drops=(3, 4), lr_drop_factor=0.5)
-  resumed = Trainer(config, options)
-  resumed.run(log=lambda _: None)  # a constant-lr checkpoint, resumed with drops
-  assert int(resumed.step) == 5
-  assert [resumed.learning_rate(s) for s in (0, 2, 3, 4, 9)] == pytest.approx(
+def test_resume_with_a_new_learning_rate_schedule(finished_run, tmp_path, image_dir):
+  workdir = tmp_path / "run"
+  shutil.copytree(finished_run[1], workdir)  # a constant-lr run at step 4
+  options = dataclasses.replace(_options(workdir, image_dir, steps=7), lr=3e-4,
+                                lr_drops=(5, 6), lr_drop_factor=0.5)
+  resumed = Trainer(get_config("tiny"), options)
+  resumed.run(log=lambda _: None)  # resumed with drops
+  assert int(resumed.step) == 7
+  assert [resumed.learning_rate(s) for s in (0, 4, 5, 6, 9)] == pytest.approx(
       [3e-4, 3e-4, 1.5e-4, 7.5e-5, 7.5e-5])
   assert float(resumed.optimizer.learning_rate) == pytest.approx(7.5e-5)
 
@@ -73,10 +96,9 @@ def test_run_stops_at_nan_without_saving(tmp_path, image_dir):
   assert any("stopped" in line for line in logs)
 
 
-def test_init_from_an_exported_model_takes_all_its_weights(tmp_path, image_dir, exported,
-                                                           tiny_codec):
+def test_init_from_takes_all_the_weights(tmp_path, image_dir, tiny_weights, tiny_codec):
   options = _options(tmp_path / "a", image_dir, steps=1)
-  options.init_from = os.path.join(exported, "variables", "variables")
+  options.init_from = tiny_weights
   trainer = Trainer(get_config("tiny"), options)
   assert "initialised weights from" in trainer.restore()
   for a, b in zip(trainer.model.weights, tiny_codec.model.weights):
@@ -85,16 +107,16 @@ def test_init_from_an_exported_model_takes_all_its_weights(tmp_path, image_dir, 
   tiny = get_config("tiny")
   for name, change in [("wider", dict(main_filters=12)), ("deeper", dict(encoder_blocks=(2, 1, 1)))]:
     options = _options(tmp_path / name, image_dir, steps=1)
-    options.init_from = os.path.join(exported, "variables", "variables")
+    options.init_from = tiny_weights
     with pytest.raises(ValueError, match="more than its distortion, rate levels"):
       Trainer(dataclasses.replace(tiny, name=name, **change), options).restore()
 
 
 def test_init_from_other_rate_levels_copies_weights_and_remaps_gains(
-    tmp_path, image_dir, exported, tiny_codec):
+    tmp_path, image_dir, tiny_weights, tiny_codec):
   tiny = get_config("tiny")
   options = _options(tmp_path / "a", image_dir, steps=1)
-  options.init_from = os.path.join(exported, "variables", "variables")
+  options.init_from = tiny_weights
   config = dataclasses.replace(tiny, lambdas=(0.001, 0.004, 0.03))
   trainer = Trainer(config, options)
   assert "rate levels remapped" in trainer.restore()
@@ -112,12 +134,12 @@ def test_init_from_other_rate_levels_copies_weights_and_remaps_gains(
   assert recorded_config(weights_info(str(tmp_path / "nowhere" / "weights"))) is None
 
   options = _options(tmp_path / "b", image_dir, steps=1)
-  options.init_from = os.path.join(exported, "variables", "variables")
+  options.init_from = tiny_weights
   with pytest.raises(ValueError, match="more than its distortion, rate levels"):
     Trainer(dataclasses.replace(config, main_filters=12), options).restore()
 
 
-def test_ms_ssim_fine_tune_starts_from_mse_weights(tmp_path, image_dir, exported,
+def test_ms_ssim_fine_tune_starts_from_mse_weights(tmp_path, image_dir, tiny_weights,
                                                     tiny_codec):
   """--distortion ms-ssim with --init_from MSE weights: every weight carried
   over, the configuration records the distortion, and the loss and the
@@ -129,7 +151,7 @@ def test_ms_ssim_fine_tune_starts_from_mse_weights(tmp_path, image_dir, exported
     Image.fromarray(smooth_image(192, 192, seed=20 + i)).save(large / f"{i}.png")
   options = dataclasses.replace(
       _options(tmp_path / "run", image_dir, steps=0), distortion="ms-ssim",
-      init_from=os.path.join(exported, "variables", "variables"),
+      init_from=tiny_weights,
       val_glob=str(large / "*.png"), val_crop=192)
   trainer = Trainer(get_config("tiny"), options)
   assert "distortion mse -> ms-ssim" in trainer.restore()
@@ -151,9 +173,9 @@ def test_ms_ssim_fine_tune_starts_from_mse_weights(tmp_path, image_dir, exported
         lmbda * MS_SSIM_SCALE * (1. - level["ms_ssim"]) + level["bpp"], rel=1e-4)
 
 
-def test_init_from_adds_identity_rate_modulation(tmp_path, image_dir, exported, tiny_codec):
+def test_init_from_adds_identity_rate_modulation(tmp_path, image_dir, tiny_weights, tiny_codec):
   options = _options(tmp_path, image_dir, steps=1)
-  options.init_from = os.path.join(exported, "variables", "variables")
+  options.init_from = tiny_weights
   options.precision = "float32"  # to compare with the float32 codec's model
   config = dataclasses.replace(get_config("tiny"), name="tiny-rc", rate_conditioned=True)
   trainer = Trainer(config, options)
@@ -166,17 +188,18 @@ def test_init_from_adds_identity_rate_modulation(tmp_path, image_dir, exported, 
   trainer.run(log=lambda _: None)
 
 
-def test_total_steps_count_those_behind_the_init_from_weights(tmp_path, image_dir):
+def test_total_steps_count_those_behind_the_init_from_weights(finished_run, tmp_path,
+                                                              image_dir):
   config = get_config("tiny")
-  Trainer(config, _options(tmp_path / "a", image_dir, steps=4)).run(log=lambda _: None)
+  given_run = finished_run[1]  # 4 steps
   options = _options(tmp_path / "b", image_dir, steps=4)
-  options.init_from = str(tmp_path / "a" / "best" / "weights")
+  options.init_from = str(given_run / "best" / "weights")
   Trainer(config, options).run(log=lambda _: None)
   # The run first validated the weights it was given (step 0): the same loss
   # as the run that made them recorded for them.
   with open(tmp_path / "b" / "history.jsonl") as f:
     history = [json.loads(line) for line in f]
-  with open(tmp_path / "a" / "best" / "metrics.json") as f:
+  with open(given_run / "best" / "metrics.json") as f:
     given = json.load(f)["validation"]["loss"]
   assert [r["step"] for r in history] == [0, 4]
   assert history[0]["val_loss"] == pytest.approx(given, rel=1e-4)
@@ -254,24 +277,23 @@ def test_precision_auto_picks_by_hardware(tmp_path):
     precision.resolve_precision("bf16")
 
 
-def test_snapshot_continues_a_run_from_float16_weights(tmp_path, image_dir):
+def test_snapshot_continues_a_run_from_float16_weights(finished_run, tmp_path, image_dir):
   from nlaic_tf.snapshot import read_snapshot
   config = get_config("tiny")
-  options = _options(tmp_path / "a", image_dir, steps=3)
-  Trainer(config, options).run(log=lambda _: None)
+  options = _options(finished_run[1], image_dir, steps=4)
   out = tmp_path / "snap"
   subprocess.run([sys.executable, "scripts/snapshot_weights.py", "--workdir",
-                  str(tmp_path / "a"), "--out", str(out)], check=True,
+                  str(finished_run[1]), "--out", str(out)], check=True,
                  cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  trained = Trainer(config, options)  # resumes the checkpoint at step 3
+  trained = Trainer(config, options)  # resumes the checkpoint at step 4
   trained.restore()
-  options = _options(tmp_path / "b", image_dir, steps=4)
+  options = _options(tmp_path / "b", image_dir, steps=5)
   options.init_from = str(out / "weights.npz")
   follower = Trainer(config, options)
   assert "initialised weights" in follower.restore()
   for a, b in zip(follower.model.weights, trained.model.weights):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
-  assert follower.steps_before == 3
+  assert follower.steps_before == 4
   follower.run(log=lambda _: None)
   with pytest.raises(ValueError, match="holds"):  # fewer weights (no NLAM)
     read_snapshot(build_model(tiny_integer_config()), str(out / "weights.npz"))
