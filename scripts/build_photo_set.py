@@ -196,8 +196,11 @@ def process_image(path, split, k):
 def png_bytes(image):
   """The PNG encoding of an RGB image, without metadata (deterministic for a
   given Pillow and zlib)."""
+  # A fresh image carries no info dict: Pillow would otherwise write back the
+  # source's ICC profile, gamma or text chunks, which the set promises not to keep.
+  bare = Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
   buffer = io.BytesIO()
-  image.save(buffer, format="PNG", compress_level=9)
+  bare.save(buffer, format="PNG", compress_level=9)
   return buffer.getvalue()
 
 

@@ -2,6 +2,7 @@
 of a tiny fake wallpaper package (nothing is downloaded)."""
 import hashlib
 import importlib.util
+import io
 import json
 import os
 
@@ -93,6 +94,23 @@ def test_to_rgb_handles_grey_and_rejects_transparency():
   assert bps.to_rgb(Image.new("RGBA", (4, 4), (1, 2, 3, 255))).getpixel((0, 0)) == (1, 2, 3)
   with pytest.raises(ValueError):
     bps.to_rgb(Image.new("RGBA", (4, 4), (1, 2, 3, 0)))
+
+
+def test_png_bytes_keeps_pixels_and_drops_every_metadata_chunk():
+  # Wallpapers come with ICC profiles and text; the set promises bare pixels.
+  pixels = smooth_image(24, 40, seed=3)
+  image = Image.fromarray(pixels, "RGB")
+  image.info.update(icc_profile=b"not really a profile", gamma=0.45, Comment="x")
+  data = bps.png_bytes(image)
+  chunks = set()
+  position = 8                                     # after the PNG signature
+  while position < len(data):
+    length = int.from_bytes(data[position:position + 4], "big")
+    chunks.add(data[position + 4:position + 8])
+    position += 12 + length
+  assert chunks == {b"IHDR", b"IDAT", b"IEND"}
+  with Image.open(io.BytesIO(data)) as decoded:
+    np.testing.assert_array_equal(np.asarray(decoded), pixels)
 
 
 def test_wallpaper_versions_group_resolutions():
