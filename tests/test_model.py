@@ -164,6 +164,19 @@ def test_fine_quantization_approaches_the_reconstruction_ceiling():
   assert far_from_ceiling[8.] < 1e-3 and far_from_ceiling[-6.] > 0.05
 
 
+def test_validation_terms_are_the_rounded_losses_and_the_ceiling():
+  tf.keras.utils.set_random_seed(1)
+  model = build_model("tiny")
+  x = tf.constant(_batch(2, size=64), tf.float32)
+  q = tf.constant([0., 1.])
+  terms = model.validation_terms(x, q)
+  expected = dict(model.losses_per_example(x, q, training=False),
+                  ceiling=model.ceiling_psnr(x, q))
+  assert terms.keys() == expected.keys()
+  for key in expected:
+    np.testing.assert_allclose(terms[key], expected[key], rtol=1e-6, err_msg=key)
+
+
 def _conditioned(name="tiny"):
   import dataclasses
   from nlaic_tf.models import get_config

@@ -21,7 +21,7 @@ def _latents(model, image, quality):
 
 def _rounded_loss(model, x, ys, gains, quality):
   out = model.from_latents(ys, gains, tf.constant([quality]), training=False)
-  return float(model.rd_terms(x, out, tf.constant([quality]))["loss"][0])
+  return float(model.rd_loss(x, out, tf.constant([quality]))["loss"][0])
 
 
 def _seeded_model(seed=0):
@@ -48,7 +48,7 @@ def test_loss_scores_only_the_image_not_the_padding():
   x, ys, gains = _latents(model, image, 0.)
   out = model.from_latents(ys, gains, tf.constant([0.]), training=False)
   crop = x[:, :40, :50]
-  terms = model.rd_terms(crop, out, tf.constant([0.]))
+  terms = model.rd_loss(crop, out, tf.constant([0.]))
   mse = np.mean((crop.numpy() - out["x_hat"].numpy()[:, :40, :50]) ** 2) * 255 ** 2
   assert float(terms["mse"][0]) == pytest.approx(mse, rel=1e-5)
   bits = float(out["bits_y"][0] + out["bits_z"][0])

@@ -88,13 +88,15 @@ class NLAIC(tf.keras.Model):
     x_hat [B, 16h, 16w, 3] (unclipped), float32."""
     return transforms.apply(self.synthesis, y_hat, quality)
 
-  def ceiling_psnr(self, x, quality):
+  def ceiling_psnr(self, x, quality, y=None):
     """PSNR in dB [B] of x [B, H, W, 3] in [0, 1] through the transforms
     alone, synthesize(analyze(x, q), q) without quantization (the gains
     cancel): the level's PSNR approaches it as the quantization step shrinks,
     so a level close to it is limited by the transforms, not the entropy
-    model."""
-    x_hat = self.synthesize(self.analyze(x, quality), quality)
+    model. y: `analyze(x, quality)` if the caller has it already."""
+    if y is None:
+      y = self.analyze(x, quality)
+    x_hat = self.synthesize(y, quality)
     return tf.image.psnr(x, tf.clip_by_value(x_hat, 0., 1.), max_val=1.)
 
   def side_entropy_model(self, compression=False, cdf_shapes=None):
@@ -184,13 +186,17 @@ class NLAIC(tf.keras.Model):
   def losses_per_example(self, x, quality, training, seeds=None):
     """The loss terms (`RateDistortionLoss.__call__`) of x [B, H, W, 3] through
     the model at quality [B]; each [B]. seeds: as for `from_latents`."""
-    return self.rd_terms(x, self(x, quality, training=training, seeds=seeds),
-                         quality)
+    return self.rd_loss(x, self(x, quality, training=training, seeds=seeds),
+                        quality)
 
-  def rd_terms(self, x, out, quality):
-    """The loss terms of x coded as `out` (from `call` or `from_latents`) at
-    quality [B]: `rd_loss(x, out, quality)`."""
-    return self.rd_loss(x, out, quality)
+  def validation_terms(self, x, quality):
+    """`losses_per_example(x, quality, training=False)` and "ceiling"
+    (`ceiling_psnr`), each [B], from one analysis of x."""
+    y = self.analyze(x, quality)
+    gains = self.gains(quality)
+    terms = self.rd_loss(x, self.from_latents(y * gains, gains, quality), quality)
+    terms["ceiling"] = self.ceiling_psnr(x, quality, y=y)
+    return terms
 
   def train_step(self, x):
     """Keras `fit` entry point: one `rd_step` with the compiled optimizer."""

@@ -52,7 +52,7 @@ def refine_latents(model, x, ys, gains, quality, steps, learning_rate):
   def loss(latents, training, noise=None):
     out = model.from_latents(latents, gains, quality, training=training,
                              noise=noise)
-    return model.rd_terms(x, out, quality)["loss"]
+    return model.rd_loss(x, out, quality)["loss"]
 
   def body(step, latents, m, v, best, best_loss):
     noise = tf.random.stateless_uniform(tf.shape(latents), [NOISE_SEED, step],

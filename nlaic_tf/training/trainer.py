@@ -230,9 +230,7 @@ class Trainer:
 
   @tf.function(autograph=False)
   def _eval_fn(self, x, q):
-    terms = self.model.losses_per_example(x, q, training=False)
-    terms["ceiling"] = self.model.ceiling_psnr(x, q)
-    return terms
+    return self.model.validation_terms(x, q)
 
   def save_best(self, val):
     """Writes the weights to `<workdir>/best` (atomically) with their metrics."""
