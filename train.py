@@ -60,6 +60,11 @@ flags.DEFINE_float("level_balance", DEFAULTS.level_balance,
                    "(0: plain mean, dominated by the highest levels; 0.5: about equal "
                    "shares, as in the shipped model's last phases). Also weighs the "
                    "validation loss that picks the best weights.")
+flags.DEFINE_float("weight_average", DEFAULTS.weight_average,
+                   "Decay of an exponential moving average of the weights (e.g. 0.999: "
+                   "about the last 1,000 steps), which validation measures and best/ "
+                   "keeps; the raw weights are validated beside it (history.jsonl "
+                   "\"raw\"). 0: off, the raw weights are kept.")
 flags.DEFINE_float("checkpoint_minutes", DEFAULTS.checkpoint_minutes,
                    "Minutes between checkpoints.")
 flags.DEFINE_integer("val_every", DEFAULTS.val_every, "Steps between validations.")

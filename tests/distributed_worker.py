@@ -32,15 +32,17 @@ def two_cpus():
 
 
 def same_step(image_dir, out):
-  """One step on the global batch of step 0: on one device (default strategy,
-  batch fed directly) and under MirroredStrategy on two CPU devices."""
+  """One step on the global batch of step 0, with a weight average: on one
+  device (default strategy, batch fed directly) and under MirroredStrategy on
+  two CPU devices."""
   two_cpus()
   config = get_config("tiny")
-  one = Trainer(config, options(out + ".one", image_dir))
+  one = Trainer(config, options(out + ".one", image_dir, weight_average=0.9))
   two = Trainer(config, options(out + ".two", image_dir, strategy="mirrored",
-                                devices=("/cpu:0", "/cpu:1")))
+                                devices=("/cpu:0", "/cpu:1"), weight_average=0.9))
   for a, b in zip(one.model.weights, two.model.weights):
     b.assign(a)
+  one.average.restart()  # as `run` does (two's run does it)
   before = [w.numpy() for w in one.model.weights]
   indices, x = next(iter(data.step_indexed_dataset(
       data.image_files(os.path.join(image_dir, "*.png")), 0, 4, 4, crop=64)))
@@ -52,6 +54,8 @@ def same_step(image_dir, out):
   np.savez(out, before=np.array(before, dtype=object),
            one=np.array([w.numpy() for w in one.model.weights], dtype=object),
            two=np.array([w.numpy() for w in two.model.weights], dtype=object),
+           average_one=np.array([a.numpy() for a in one.average.averages], dtype=object),
+           average_two=np.array([a.numpy() for a in two.average.averages], dtype=object),
            loss_one=float(terms["loss"]), indices=indices.numpy())
 
 

@@ -39,6 +39,8 @@ def test_two_devices_take_the_same_step_as_one(tmp_path, image_dir):
     np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6)
     moved += not np.array_equal(before, one)
   assert moved > len(result["one"]) // 2
+  for one, two in zip(result["average_one"], result["average_two"]):
+    np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6)
 
 
 def _free_ports(n):
@@ -65,7 +67,8 @@ def _start_cluster(workdir, image_dir, steps):
          "--val_glob", glob, "--crop", "64", "--batch_size", "4",
          "--steps", str(steps), "--lr", "1e-3", "--val_every", "3",
          "--val_images", "1", "--val_crop", "64", "--log_every", "1",
-         "--checkpoint_minutes", "0", "--precision", "float32"],
+         "--checkpoint_minutes", "0", "--precision", "float32",
+         "--weight_average", "0.9"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
   return processes
 
@@ -85,7 +88,7 @@ def _weights(prefix):
   reader = tf.train.load_checkpoint(prefix)
   return {name: reader.get_tensor(name)
           for name in reader.get_variable_to_shape_map()
-          if name.startswith("model/") or name.startswith("optimizer/")}
+          if name.split("/")[0] in ("model", "optimizer", "weight_average")}
 
 
 def test_multi_worker_resumes_after_a_kill_like_an_uninterrupted_run(
@@ -110,6 +113,7 @@ def test_multi_worker_resumes_after_a_kill_like_an_uninterrupted_run(
   assert _latest(killed).endswith(f"-{steps}") and _latest(whole).endswith(f"-{steps}")
   expected, actual = _weights(_latest(whole)), _weights(_latest(killed))
   assert expected.keys() == actual.keys() and len(expected) > 20
+  assert any(name.startswith("weight_average/") for name in expected)
   for name in expected:
     np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
   assert os.path.exists(os.path.join(killed, "best", "weights.index"))

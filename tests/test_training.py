@@ -42,13 +42,17 @@ def tiny_weights(tiny_codec, tmp_path_factory):
   return str(folder / "weights")
 
 
+def _averaged(options):
+  return dataclasses.replace(options, weight_average=0.9)
+
+
 @pytest.fixture(scope="module")
 def finished_run(image_dir, tmp_path_factory):
-  """A tiny run trained for 4 steps (validated and checkpointed at step 4):
-  (its Trainer, its workdir, its log lines). Tests read the workdir; one
-  that trains on copies it first."""
+  """A tiny run trained for 4 steps with a weight average (validated and
+  checkpointed at step 4): (its Trainer, its workdir, its log lines). Tests
+  read the workdir; one that trains on copies it first."""
   workdir = tmp_path_factory.mktemp("finished_run")
-  trainer = Trainer(get_config("tiny"), _options(workdir, image_dir, steps=4))
+  trainer = Trainer(get_config("tiny"), _averaged(_options(workdir, image_dir, steps=4)))
   logs = []
   trainer.run(log=logs.append)
   return trainer, workdir, logs
@@ -61,7 +65,7 @@ def test_resume_continues_with_same_step_optimizer_and_data(finished_run, image_
   assert os.path.exists(workdir / "history.jsonl")
   expected_batch = next(first.iterator).numpy()
 
-  resumed = Trainer(get_config("tiny"), _options(workdir, image_dir, steps=6))
+  resumed = Trainer(get_config("tiny"), _averaged(_options(workdir, image_dir, steps=6)))
   message = resumed.restore()
   assert "at step 4" in message
   assert int(resumed.step) == 4
@@ -70,7 +74,33 @@ def test_resume_continues_with_same_step_optimizer_and_data(finished_run, image_
     np.testing.assert_array_equal(a.numpy(), b.numpy())
   for a, b in zip(first.model.weights, resumed.model.weights):
     np.testing.assert_array_equal(a.numpy(), b.numpy())
+  assert resumed.average.updates.numpy() == 4
+  for a, b in zip(first.average.averages, resumed.average.averages):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
   np.testing.assert_array_equal(next(resumed.iterator).numpy(), expected_batch)
+
+
+def test_weight_average_is_what_validation_measures_and_best_keeps(finished_run):
+  trainer, workdir, logs = finished_run
+  average = trainer.average
+  assert average.updates.numpy() == 4
+  raw = [w.numpy() for w in trainer.model.trainable_variables]
+  assert any(not np.array_equal(a.numpy(), w) for a, w in zip(average.averages, raw))
+  with open(workdir / "history.jsonl") as f:
+    record = [json.loads(line) for line in f][-1]
+  assert record["step"] == 4 and record["best"]
+  with average.swapped_in():
+    kept = trainer.validate()
+  assert record["val_loss"] == pytest.approx(kept["loss"], rel=1e-6)
+  assert record["raw"]["val_loss"] == pytest.approx(trainer.validate()["loss"], rel=1e-6)
+  assert record["raw"]["val_loss"] != record["val_loss"]
+  assert any("validation at step 4" in line and "raw weights" in line for line in logs)
+  for w, value in zip(trainer.model.trainable_variables, raw):  # given back
+    np.testing.assert_array_equal(w.numpy(), value)
+  best = build_model("tiny")
+  tf.train.Checkpoint(model=best).read(str(workdir / "best" / "weights")).expect_partial()
+  for w, a in zip(best.trainable_variables, average.averages):
+    np.testing.assert_array_equal(w.numpy(), a.numpy())
 
 
 def test_resume_with_a_new_learning_rate_schedule(finished_run, tmp_path, image_dir):
@@ -79,11 +109,22 @@ def test_resume_with_a_new_learning_rate_schedule(finished_run, tmp_path, image_
   options = dataclasses.replace(_options(workdir, image_dir, steps=7), lr=3e-4,
                                 lr_drops=(5, 6), lr_drop_factor=0.5)
   resumed = Trainer(get_config("tiny"), options)
-  resumed.run(log=lambda _: None)  # resumed with drops
+  logs = []
+  resumed.run(log=logs.append)  # resumed with drops, without the average
+  assert "its weight average is dropped" in logs[0]
   assert int(resumed.step) == 7
   assert [resumed.learning_rate(s) for s in (0, 4, 5, 6, 9)] == pytest.approx(
       [3e-4, 3e-4, 1.5e-4, 7.5e-5, 7.5e-5])
   assert float(resumed.optimizer.learning_rate) == pytest.approx(7.5e-5)
+
+  # The other way round: a checkpoint without an average, resumed with one.
+  unaveraged = tmp_path / "unaveraged"
+  shutil.copytree(workdir, unaveraged)  # step 7, saved without the average
+  resumed = Trainer(get_config("tiny"), _averaged(_options(unaveraged, image_dir, steps=8)))
+  logs = []
+  resumed.run(log=logs.append)
+  assert "at step 7; the weight average starts here" in logs[0]
+  assert resumed.average.updates.numpy() == 1 and int(resumed.step) == 8
 
 
 def test_run_stops_at_nan_without_saving(tmp_path, image_dir):

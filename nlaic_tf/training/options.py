@@ -35,6 +35,7 @@ class TrainingOptions:
   lr_drops: Tuple[int, ...] = ()
   lr_drop_factor: float = 0.3
   grad_clip: float = 5.
+  weight_average: float = 0.  # decay of the kept moving average; 0: off
   level_balance: float = 0.5
   checkpoint_minutes: float = 5.
   val_every: int = 500

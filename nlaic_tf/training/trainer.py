@@ -7,12 +7,16 @@ batches. Under a tf.distribute strategy (`TrainingOptions.strategy`) the data
 position is instead a function of the step (`data.step_indexed_dataset`).
 The rate level and noise of every example are drawn from (seed, example
 index), so a step is the same on any number of devices. The best weights by
-validation loss are kept separately in `<workdir>/best`.
+validation loss are kept separately in `<workdir>/best`. With
+`TrainingOptions.weight_average` a moving average of the weights
+(`WeightAverage`, in the checkpoint too) is what validation measures and
+`best` keeps; the raw weights are measured beside it for comparison.
 
 In a cluster only the chief writes to `workdir`; the other workers write
 their (identical) checkpoints to temporary directories, as tf.distribute
 requires every worker to save, and delete them.
 """
+import contextlib
 import dataclasses
 import json
 import math
@@ -31,6 +35,7 @@ from nlaic_tf.models.transfer import transfer_weights
 from nlaic_tf.training.options import TrainingOptions
 from nlaic_tf.training.distribute import is_chief, make_strategy
 from nlaic_tf.training.precision import resolve_precision
+from nlaic_tf.training.weight_average import WeightAverage
 
 
 class Trainer:
@@ -56,6 +61,9 @@ class Trainer:
     tf.keras.utils.set_random_seed(options.seed)
     with self.strategy.scope():
       self._build_model_and_optimizer(model_config, options)
+      self.average = (WeightAverage(self.model.trainable_variables,
+                                    options.weight_average)
+                      if options.weight_average else None)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
     self.best_val = tf.Variable(math.inf, dtype=tf.float32, trainable=False)
     self.crop_scale = data.CropScale(options.min_scale, options.max_scale,
@@ -67,6 +75,9 @@ class Trainer:
                    best_val=self.best_val)
     if self.iterator is not None:
       tracked["iterator"] = self.iterator
+    if self.average is not None:
+      tracked["weight_average"] = self.average
+    self._tracked = tracked
     self.checkpoint = tf.train.Checkpoint(**tracked)
     os.makedirs(self.output_dir, exist_ok=True)
     self.manager = tf.train.CheckpointManager(
@@ -140,6 +151,8 @@ class Trainer:
       seeds = tf.stack([tf.fill(tf.shape(indices), tf.constant(
           self.options.seed, tf.int64)), indices], axis=1)
       terms = self.model.rd_step(x, self.optimizer, seeds)
+      if self.average is not None:
+        self.average.update()
       replicas = tf.distribute.get_replica_context()
       # (identity: placed on this replica's device, as all_reduce needs)
       return terms, replicas.all_reduce(tf.distribute.ReduceOp.SUM,
@@ -165,11 +178,7 @@ class Trainer:
     latest = tf.train.latest_checkpoint(
         os.path.join(self.options.workdir, "checkpoints"))
     if latest:
-      self.checkpoint.restore(latest).assert_existing_objects_matched()
-      if os.path.exists(self._init_file):
-        with open(self._init_file) as f:
-          self.steps_before = json.load(f)["steps_before"]
-      return f"resumed {latest} at step {int(self.step)}"
+      return self._resume(latest)
     if self.options.init_from:
       info = zoo.weights_info(self.options.init_from)
       self.steps_before = zoo.total_steps(info)
@@ -191,6 +200,27 @@ class Trainer:
             f"configuration {self.model_config.name!r}: {str(e)[:500]}") from None
       return f"initialised weights from {self.options.init_from}"
     return "started from scratch"
+
+  def _resume(self, latest):
+    """Restores the checkpoint `latest`, whether or not it holds a weight
+    average: one is dropped without --weight_average, and one is started at
+    this step when the checkpoint was written without it."""
+    averaged = any(name.startswith("weight_average/")
+                   for name, _ in tf.train.list_variables(latest))
+    note = ""
+    if self.average is not None and not averaged:
+      objects = {k: v for k, v in self._tracked.items() if k != "weight_average"}
+      tf.train.Checkpoint(**objects).restore(latest).assert_existing_objects_matched()
+      note = "; the weight average starts here"
+    else:
+      status = self.checkpoint.restore(latest).assert_existing_objects_matched()
+      if averaged and self.average is None:
+        status.expect_partial()
+        note = "; its weight average is dropped (--weight_average 0)"
+    if os.path.exists(self._init_file):
+      with open(self._init_file) as f:
+        self.steps_before = json.load(f)["steps_before"]
+    return f"resumed {latest} at step {int(self.step)}{note}"
 
   def _init_by_transfer(self, source):
     """Initialises from weights trained with another configuration that
@@ -266,6 +296,8 @@ class Trainer:
   def _run(self, log):
     o = self.options
     log(self.restore())
+    if self.average is not None and self.average.updates.numpy() == 0:
+      self.average.restart()  # a new run, or a checkpoint written without it
     log(f"precision {self.precision}, strategy {o.strategy} with "
         f"{self.strategy.num_replicas_in_sync} replica(s)")
     batches = self._distributed_batches() if self.distributed else None
@@ -325,8 +357,38 @@ class Trainer:
     log(f"saved {path}")
     return dict(step=int(self.step), best_val=float(self.best_val))
 
+  def _kept_weights(self):
+    """Context in which the model holds the weights the run keeps: the
+    average if there is one, else the raw weights."""
+    if self.average is None:
+      return contextlib.nullcontext()
+    return self.average.swapped_in()
+
   def _validate_and_log(self, writer, log):
     start = time.time()
+    with self._kept_weights():
+      val = self._validate_and_save_best(writer)
+    record = dict(step=int(self.step), time=time.time(), val_loss=val["loss"],
+                  levels=val["levels"], best=val["best"])
+    raw_note = ""
+    if self.average is not None:
+      raw = self.validate()
+      record["raw"] = dict(val_loss=raw["loss"], levels=raw["levels"])
+      raw_note = f", raw weights {raw['loss']:.4f}"
+      with writer.as_default(step=record["step"]):
+        tf.summary.scalar("val/raw_loss", raw["loss"])
+    self._log_history(record)
+    summary = "  ".join(
+        f"L{l}: {t['bpp']:.3f}bpp/{t['psnr']:.2f}dB(<{t['ceiling']:.2f})"
+        + (f"/{t['ms_ssim']:.4f}" if "ms_ssim" in t else "")
+        for l, t in enumerate(val["levels"]))
+    log(f"validation at step {record['step']}: loss {val['loss']:.4f}"
+        f"{' (best)' if val['best'] else ''}{raw_note} "
+        f"[{time.time() - start:.0f}s]  {summary}")
+
+  def _validate_and_save_best(self, writer):
+    """Validates the model's current weights, logs them to TensorBoard and
+    writes them to `best` if they beat it; the `validate` dict with "best"."""
     val = self.validate()
     step = int(self.step)
     with writer.as_default(step=step):
@@ -344,11 +406,4 @@ class Trainer:
     if improved:
       self.best_val.assign(val["loss"])
       self.save_best(val)
-    self._log_history(dict(step=step, time=time.time(), val_loss=val["loss"],
-                           levels=val["levels"], best=improved))
-    summary = "  ".join(
-        f"L{l}: {t['bpp']:.3f}bpp/{t['psnr']:.2f}dB(<{t['ceiling']:.2f})"
-        + (f"/{t['ms_ssim']:.4f}" if "ms_ssim" in t else "")
-        for l, t in enumerate(val["levels"]))
-    log(f"validation at step {step}: loss {val['loss']:.4f}"
-        f"{' (best)' if improved else ''} [{time.time() - start:.0f}s]  {summary}")
+    return dict(val, best=improved)
