@@ -11,7 +11,9 @@ validation), and bpp / PSNR of each rate level on bsds500/val centre crops,
 with the transforms' ceiling (PSNR without quantization) where the run
 recorded it.
 The BD-rate compares runs whose validation losses weigh the levels
-differently (train.py --level_balance); negative is better.
+differently (train.py --level_balance); negative is better. A run with
+--weight_average validates the average (its rows) and the raw weights: those
+follow in rows named "<run> raw".
 """
 import argparse
 import datetime
@@ -45,6 +47,15 @@ def _bd_cell(start, record):
     return "no overlap"
 
 
+def _row(name, record, offset, start, loss_mark=""):
+  """One table row: a validation record of run `name`, `offset` steps in."""
+  when = datetime.datetime.fromtimestamp(record["time"], datetime.timezone.utc)
+  cells = [name, str(record["step"]), str(offset + record["step"]),
+           when.strftime("%Y-%m-%d %H:%M"), f"{record['val_loss']:.3f}" + loss_mark,
+           _bd_cell(start, record)]
+  return "| " + " | ".join(cells + [_level_cell(l) for l in record["levels"]]) + " |"
+
+
 def _level_cell(level):
   """"bpp / PSNR", with " (ceiling)" where recorded."""
   cell = f"{level['bpp']:.3f} / {level['psnr']:.2f}"
@@ -61,12 +72,9 @@ def table(paths, offsets):
   start = None
   for (name, records), offset in zip(runs, offsets):
     for r in records:
-      when = datetime.datetime.fromtimestamp(r["time"], datetime.timezone.utc)
-      cells = [name, str(r["step"]), str(offset + r["step"]), when.strftime("%Y-%m-%d %H:%M"),
-               f"{r['val_loss']:.3f}" + (" *" if r.get("best") else ""),
-               _bd_cell(start, r)]
-      cells += [_level_cell(l) for l in r["levels"]]
-      lines.append("| " + " | ".join(cells) + " |")
+      lines.append(_row(name, r, offset, start, " *" if r.get("best") else ""))
+      if "raw" in r:
+        lines.append(_row(f"{name} raw", dict(r, **r["raw"]), offset, start))
     start = _last_best(records)
   return "\n".join(lines)
 
