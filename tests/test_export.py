@@ -133,10 +133,12 @@ def test_failed_export_leaves_previous_export_intact(tiny_codec, exported,
   before = _tree_digest(exported)
   entries = sorted(os.listdir(os.path.dirname(exported)))
 
-  def fail(*args, **kwargs):
+  def fail(codec, path):  # a save that wrote part of its files, then failed
+    with open(os.path.join(path, "saved_model.pb"), "wb") as f:
+      f.write(b"half a SavedModel")
     raise export_lib.ExportError("injected failure")
 
-  monkeypatch.setattr(export_lib, "convert_to_tflite", fail)
+  monkeypatch.setattr(export_lib, "save_codec", fail)
   with pytest.raises(export_lib.ExportError, match="injected failure"):
     export_lib.export(tiny_codec, exported, check=False, log=lambda _: None)
   assert _tree_digest(exported) == before
