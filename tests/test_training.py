@@ -121,10 +121,8 @@ def test_resume_with_a_new_learning_rate_schedule(finished_run, tmp_path, image_
   unaveraged = tmp_path / "unaveraged"
   shutil.copytree(workdir, unaveraged)  # step 7, saved without the average
   resumed = Trainer(get_config("tiny"), _averaged(_options(unaveraged, image_dir, steps=8)))
-  logs = []
-  resumed.run(log=logs.append)
-  assert "at step 7; the weight average starts here" in logs[0]
-  assert resumed.average.updates.numpy() == 1 and int(resumed.step) == 8
+  assert "at step 7; the weight average starts here" in resumed.restore()
+  assert resumed.average.updates.numpy() == 0 and int(resumed.step) == 7  # `run` restarts it
 
 
 def test_run_stops_at_nan_without_saving(tmp_path, image_dir):
@@ -326,14 +324,19 @@ def test_snapshot_continues_a_run_from_float16_weights(finished_run, tmp_path, i
   subprocess.run([sys.executable, "scripts/snapshot_weights.py", "--workdir",
                   str(finished_run[1]), "--out", str(out)], check=True,
                  cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  trained = Trainer(config, options)  # resumes the checkpoint at step 4
+  with open(out / "metrics.json") as f:
+    assert json.load(f)["weights"] == "average of 4 steps"
+  trained = Trainer(config, _averaged(options))  # resumes the checkpoint at step 4
   trained.restore()
   options = _options(tmp_path / "b", image_dir, steps=5)
   options.init_from = str(out / "weights.npz")
   follower = Trainer(config, options)
   assert "initialised weights" in follower.restore()
-  for a, b in zip(follower.model.weights, trained.model.weights):
-    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+  with trained.average.swapped_in():  # the snapshot holds the average
+    for a, b in zip(follower.model.weights, trained.model.weights):
+      np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+  assert any(not np.allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+             for a, b in zip(follower.model.weights, trained.model.weights))
   assert follower.steps_before == 4
   follower.run(log=lambda _: None)
   with pytest.raises(ValueError, match="holds"):  # fewer weights (no NLAM)

@@ -35,7 +35,7 @@ from nlaic_tf.models.transfer import transfer_weights
 from nlaic_tf.training.options import TrainingOptions
 from nlaic_tf.training.distribute import is_chief, make_strategy
 from nlaic_tf.training.precision import resolve_precision
-from nlaic_tf.training.weight_average import WeightAverage
+from nlaic_tf.training import weight_average
 
 
 class Trainer:
@@ -61,9 +61,10 @@ class Trainer:
     tf.keras.utils.set_random_seed(options.seed)
     with self.strategy.scope():
       self._build_model_and_optimizer(model_config, options)
-      self.average = (WeightAverage(self.model.trainable_variables,
-                                    options.weight_average)
-                      if options.weight_average else None)
+      self.average = None
+      if options.weight_average:
+        self.average = weight_average.WeightAverage(
+            self.model.trainable_variables, options.weight_average)
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
     self.best_val = tf.Variable(math.inf, dtype=tf.float32, trainable=False)
     self.crop_scale = data.CropScale(options.min_scale, options.max_scale,
@@ -76,7 +77,7 @@ class Trainer:
     if self.iterator is not None:
       tracked["iterator"] = self.iterator
     if self.average is not None:
-      tracked["weight_average"] = self.average
+      tracked[weight_average.CHECKPOINT_KEY] = self.average
     self._tracked = tracked
     self.checkpoint = tf.train.Checkpoint(**tracked)
     os.makedirs(self.output_dir, exist_ok=True)
@@ -205,11 +206,11 @@ class Trainer:
     """Restores the checkpoint `latest`, whether or not it holds a weight
     average: one is dropped without --weight_average, and one is started at
     this step when the checkpoint was written without it."""
-    averaged = any(name.startswith("weight_average/")
-                   for name, _ in tf.train.list_variables(latest))
+    averaged = weight_average.in_checkpoint(latest)
     note = ""
     if self.average is not None and not averaged:
-      objects = {k: v for k, v in self._tracked.items() if k != "weight_average"}
+      objects = {k: v for k, v in self._tracked.items()
+                 if k != weight_average.CHECKPOINT_KEY}
       tf.train.Checkpoint(**objects).restore(latest).assert_existing_objects_matched()
       note = "; the weight average starts here"
     else:

@@ -17,6 +17,16 @@ import tensorflow as tf
 _WARMUP = 10.
 
 
+# Key under which a run's checkpoint tracks its average (`Trainer`).
+CHECKPOINT_KEY = "weight_average"
+
+
+def in_checkpoint(path):
+  """Whether the checkpoint `path` (a prefix) holds a weight average."""
+  return any(name.startswith(CHECKPOINT_KEY + "/")
+             for name, _ in tf.train.list_variables(path))
+
+
 class WeightAverage(tf.Module):
   """Moving averages [same shapes] of `variables`, updated once per step.
 
@@ -25,7 +35,7 @@ class WeightAverage(tf.Module):
   the rest of the run.
   """
 
-  def __init__(self, variables, decay, name="weight_average"):
+  def __init__(self, variables, decay, name=CHECKPOINT_KEY):
     super().__init__(name=name)
     if not 0. < decay < 1.:
       raise ValueError(f"the weight average's decay must be in (0, 1), got {decay}")
