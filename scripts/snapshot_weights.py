@@ -51,7 +51,7 @@ def main():
   with contextlib.nullcontext() if average is None else average.swapped_in():
     path = write_snapshot(model, args.out, info)
   print(f"{path}: {config.name}, {info['total_steps']} steps in total, "
-        f"{info['weights']} weights ({os.path.getsize(path) / 2 ** 20:.1f} MB)")
+        f"weights: {info['weights']} ({os.path.getsize(path) / 2 ** 20:.1f} MB)")
 
 
 if __name__ == "__main__":

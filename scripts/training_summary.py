@@ -33,9 +33,12 @@ def _curve(record):
   return [l["bpp"] for l in record["levels"]], [l["psnr"] for l in record["levels"]]
 
 
-def _last_best(records):
-  """The record whose weights a run kept: its last new best validation."""
-  return [r for r in records if r.get("best")][-1]
+def _last_best(records, default):
+  """The record whose weights a run kept: its last new best validation
+  (`default` for a run none of whose validations was a new best, e.g. one
+  resumed from another run's checkpoint with its best loss)."""
+  bests = [r for r in records if r.get("best")]
+  return bests[-1] if bests else default
 
 
 def _bd_cell(start, record):
@@ -75,7 +78,7 @@ def table(paths, offsets):
       lines.append(_row(name, r, offset, start, " *" if r.get("best") else ""))
       if "raw" in r:
         lines.append(_row(f"{name} raw", dict(r, **r["raw"]), offset, start))
-    start = _last_best(records)
+    start = _last_best(records, start)
   return "\n".join(lines)
 
 

@@ -50,3 +50,18 @@ def test_rows_count_total_steps_and_compare_with_the_starting_weights(tmp_path):
   assert rows[4][4] == "1.450" and rows[3][4] == "1.400 *"
   assert rows[0][6] == "0.100 / 30.60"
   assert rows[5][6] == "0.100 / 31.60 (38.25)"  # with the recorded ceiling
+
+
+def test_a_run_without_a_new_best_keeps_the_start_of_the_next(tmp_path):
+  first, branch, third = (str(tmp_path / f"{n}.jsonl") for n in ("first", "branch", "third"))
+  _history(first, [(100, 2., True, 0.)])
+  _history(branch, [(200, 2.5, False, 0.5)])  # never beat the loss it inherited
+  _history(third, [(300, 2.4, False, 0.5)])
+  out = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "scripts", "training_summary.py"),
+       first, branch, third], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+  rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+          for line in out.splitlines() if line.startswith("| ")}
+  # Both compared with the first run's kept weights, 0.5 dB above them.
+  assert float(rows["branch"][5].rstrip(" %")) < 0
+  assert rows["third"][5] == rows["branch"][5]
