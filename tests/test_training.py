@@ -125,6 +125,32 @@ def test_resume_with_a_new_learning_rate_schedule(finished_run, tmp_path, image_
   assert resumed.average.updates.numpy() == 0 and int(resumed.step) == 7  # `run` restarts it
 
 
+def test_resume_measures_best_as_the_run_measures_validation(finished_run, tmp_path,
+                                                            image_dir):
+  workdir = tmp_path / "run"
+  shutil.copytree(finished_run[1], workdir)
+  with open(workdir / "best" / "metrics.json") as f:
+    best = json.load(f)
+  assert best["validation_set"] == dict(files=["0.png", "1.png"], crop=64)
+  options = _averaged(_options(workdir, image_dir, steps=5))
+
+  same = Trainer(get_config("tiny"), options)
+  assert same.restore() == f"resumed {workdir}/checkpoints/ckpt-4 at step 4"
+  assert float(same.best_val) == pytest.approx(best["validation"]["loss"])
+
+  # Other level weights: best/ is weighed with them, as validation will be.
+  other = Trainer(get_config("tiny"), dataclasses.replace(options, level_balance=0.))
+  assert "best/ weighed with this run's level balance" in other.restore()
+  losses = [level["loss"] for level in best["validation"]["levels"]]
+  assert float(other.best_val) == pytest.approx(np.mean(losses))
+  assert float(other.best_val) != pytest.approx(best["validation"]["loss"])
+
+  # Other crops: no loss of best/ compares, so the next validation replaces it.
+  cropped = Trainer(get_config("tiny"), dataclasses.replace(options, val_crop=32))
+  assert "validated on other crops" in cropped.restore()
+  assert float(cropped.best_val) == np.inf
+
+
 def test_run_stops_at_nan_without_saving(tmp_path, image_dir):
   trainer = Trainer(get_config("tiny"), _options(tmp_path, image_dir, steps=3))
   weight = trainer.model.synthesis.get_layer("up2").bias

@@ -218,6 +218,8 @@ class Trainer:
       if averaged and self.average is None:
         status.expect_partial()
         note = "; its weight average is dropped (--weight_average 0)"
+    if self.chief:
+      note += self._remeasure_best()
     if os.path.exists(self._init_file):
       with open(self._init_file) as f:
         self.steps_before = json.load(f)["steps_before"]
@@ -242,7 +244,7 @@ class Trainer:
     without quantization, `NLAIC.ceiling_psnr`), and their loss averaged with
     the training's level weights (`RateDistortionLoss.average_levels`)."""
     o = self.options
-    files = data.image_files(o.val_glob)[:o.val_images]
+    files = self._validation_files()
     sums = {}
     count = 0
     for x in data.validation_dataset(files, o.val_crop):
@@ -259,6 +261,15 @@ class Trainer:
     return dict(loss=self.model.rd_loss.average_levels(
         [p["loss"] for p in per_level]), levels=per_level)
 
+  def _validation_files(self):
+    return data.image_files(self.options.val_glob)[:self.options.val_images]
+
+  def _validation_set(self):
+    """What the validation crops are cut from, as best/metrics.json records
+    it: the images' file names and the crop size."""
+    return dict(files=[os.path.basename(f) for f in self._validation_files()],
+                crop=self.options.val_crop)
+
   @tf.function(autograph=False)
   def _eval_fn(self, x, q):
     return self.model.validation_terms(x, q)
@@ -270,8 +281,32 @@ class Trainer:
       with open(os.path.join(tmp, "metrics.json"), "w") as f:
         json.dump(dict(step=int(self.step),
                        total_steps=self.steps_before + int(self.step),
-                       config=json.loads(
-            self.model_config.to_json()), validation=val), f, indent=1)
+                       config=json.loads(self.model_config.to_json()),
+                       validation=val, validation_set=self._validation_set()),
+                  f, indent=1)
+
+  def _remeasure_best(self):
+    """Makes the best validation loss that steps must beat that of `best/`
+    as this run measures it: its per-level losses weighed with this run's
+    --level_balance, or none (the next validation replaces it) when best/
+    was validated on other crops. Returns a note for the resume message."""
+    path = os.path.join(self.output_dir, "best", "metrics.json")
+    if not os.path.exists(path):
+      return ""
+    with open(path) as f:
+      metrics = json.load(f)
+    recorded = metrics.get("validation_set", self._validation_set())
+    if recorded != self._validation_set():
+      self.best_val.assign(math.inf)
+      return ("; best/ was validated on other crops, so the next validation "
+              "replaces it")
+    val = metrics["validation"]
+    loss = self.model.rd_loss.average_levels([l["loss"] for l in val["levels"]])
+    if math.isclose(loss, val["loss"], rel_tol=1e-6):
+      return ""
+    self.best_val.assign(loss)
+    return (f"; best/ weighed with this run's level balance: validation "
+            f"loss {val['loss']:.4f} -> {loss:.4f}")
 
   def _log_history(self, record):
     with open(os.path.join(self.output_dir, "history.jsonl"), "a") as f:
