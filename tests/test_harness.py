@@ -1,5 +1,6 @@
 """The evaluation harness end to end, and its handling of bad input and failures."""
 import csv
+import logging
 import math
 from pathlib import Path
 
@@ -75,6 +76,42 @@ def test_evaluate_end_to_end_with_jpeg(image_folder, tmp_path, capsys, caplog):
   with Image.open(out / "t_rd.png") as plot:
     assert plot.format == "PNG" and plot.width > 800
   assert sorted(p.name for p in out.iterdir()) == ["t.csv", "t_rd.png", "t_summary.csv"]
+
+
+def test_an_interrupted_evaluation_goes_on_from_its_partial_csv(
+    image_folder, tmp_path, monkeypatch, caplog):
+  caplog.set_level(logging.INFO)
+  jpeg = registry.get_codec("jpeg420")
+  encode = jpeg._encode
+  coded = []
+
+  def interrupted_on_the_second_image(image, quality):
+    if len(coded) == len(QUALITIES):
+      raise KeyboardInterrupt  # As Ctrl-C or the end of a session would.
+    coded.append(image.shape)
+    return encode(image, quality)
+
+  out = tmp_path / "out"
+  args = ["evaluate", "--images", str(image_folder), "--codecs", "jpeg420",
+          "--qualities", "20,50,90", "--out", str(out), "--name", "t", "--no-progress"]
+  monkeypatch.setattr(jpeg, "_encode", interrupted_on_the_second_image)
+  assert main(args) == 130
+  # broken.png sorts first: it failed, one.png is kept, two.png was not finished.
+  assert sorted(p.name for p in out.iterdir()) == ["t.partial.csv"]
+  kept = read_measurements_csv(out / "t.partial.csv")
+  assert [(m.image, m.quality) for m in kept] == [("one.png", q) for q in QUALITIES]
+
+  coded.clear()
+  monkeypatch.setattr(jpeg, "_encode", lambda image, quality: (
+      coded.append(image.shape), encode(image, quality))[1])
+  assert main(args) == 0
+  assert coded == [(192, 176, 3)] * len(QUALITIES)  # two.png only
+  assert sorted(p.name for p in out.iterdir()) == ["t.csv", "t_rd.png", "t_summary.csv"]
+  rows = read_measurements_csv(out / "t.csv")
+  assert [(m.image, m.quality) for m in rows] == [
+      (image, q) for image in ("one.png", "two.png") for q in QUALITIES]
+  assert rows[:len(QUALITIES)] == kept
+  assert f"going on from {out / 't.partial.csv'}: 3 measurement(s)" in caplog.text
 
 
 def test_bdrate_command_on_a_summary(image_folder, tmp_path, capsys):

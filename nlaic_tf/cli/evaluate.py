@@ -5,6 +5,11 @@ sizes are real (complete files), PSNR and MS-SSIM compare the decoded image
 with the original. Unreadable files and codec failures are reported and
 skipped. Outputs go to OUT/NAME.csv, OUT/NAME_summary.csv and OUT/NAME_rd.png.
 
+While it runs, OUT/NAME.partial.csv holds every image finished so far; an
+interrupted run, started again with the same arguments, takes the
+conventional codecs' results from it and goes on (learned codecs run again).
+It is deleted when the outputs are written.
+
 examples:
   nlaic evaluate                                    # all codecs, Kodak
   nlaic evaluate --codecs jpeg420 --limit 2 --out runs/demo
@@ -49,9 +54,9 @@ def add_arguments(parser) -> None:
   parser.add_argument(
       "--reuse", metavar="CSV",
       help="per-image CSV of an earlier run on the same images with the same tools "
-           "and settings: conventional codecs found there at every image and quality "
-           "are taken from it, not run again (their timings are that run's); "
-           "learned codecs always run")
+           "and settings: on each image, conventional codecs found there at every "
+           "quality are taken from it, not run again (their timings are that "
+           "run's); learned codecs always run")
   parser.add_argument("--workers", type=int, default=1,
                       help="parallel processes (default 1; timings are only comparable with 1)")
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -100,7 +105,8 @@ def run(args) -> int:
   from nlaic_tf.evaluation import harness, published, report
   from nlaic_tf.evaluation import registry as codec_registry
   from nlaic_tf.evaluation.curves import curves_from_summary
-  from nlaic_tf.evaluation.records import read_measurements_csv, summarize
+  from nlaic_tf.evaluation.records import (read_measurements_csv, summarize,
+                                           write_measurements_csv)
   from nlaic_tf.io.images import find_images
 
   try:
@@ -130,13 +136,27 @@ def run(args) -> int:
                    ", ".join(p.name for p in ignored))
   paths = paths[:args.limit]
   name = args.name or _default_name(args.images)
+  partial = Path(args.out) / f"{name}.partial.csv"
+  if partial.exists():
+    try:
+      resumed = read_measurements_csv(partial)
+    except (OSError, ValueError) as e:
+      raise UserError(f"{partial} (left by an interrupted run) cannot be read: {e}; "
+                      "delete it to start over") from None
+    logger.info("going on from %s: %d measurement(s)", partial, len(resumed))
+    reuse = reuse + resumed  # The later match wins: this run's own results.
   logger.info("evaluating %d codec(s) on %d image(s) from %s", len(codecs), len(paths),
               args.images)
+
+  def keep_partial(measurements):
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    write_measurements_csv(partial, measurements)
 
   with logging_redirect_tqdm():
     try:
       result = harness.evaluate(paths, codecs, qualities, workers=args.workers,
-                                progress=not args.no_progress, reuse=reuse)
+                                progress=not args.no_progress, reuse=reuse,
+                                on_image=keep_partial)
     except ValueError as e:  # An invalid quality, found before any work.
       raise UserError(str(e)) from None
   try:
@@ -144,6 +164,7 @@ def run(args) -> int:
                                     title=f"{name}: {len(paths)} image(s)")
   except ValueError as e:
     raise UserError(str(e)) from None
+  partial.unlink(missing_ok=True)
 
   rows = summarize(result.measurements)
   print(report.summary_table(rows))

@@ -126,19 +126,18 @@ def _usable_grids(codecs: Sequence[Codec], qualities: Optional[Mapping[str, Sequ
   return grids, failures
 
 
-def _take_reused(grids: Sequence[Tuple[Codec, List[Quality]]], names: Sequence[str],
-                 reuse: Sequence[Measurement]
+def _take_reused(grids: Sequence[Tuple[Codec, List[Quality]]], name: str,
+                 found: Mapping[Tuple[str, str, float], Measurement]
                  ) -> Tuple[List[Tuple[Codec, List[Quality]]], List[Measurement]]:
-  """Splits `grids` into the codecs still to run and the measurements taken
-  from `reuse`: a conventional codec (whose results depend on the image, the
-  quality and its tool only) found there at every quality of its grid on
-  every image is not run again. Learned codecs always run."""
-  found = {(m.codec, m.image, float(m.quality)): m for m in reuse}
+  """Splits `grids` into the codecs still to run on the image `name` and the
+  measurements taken from `found` (earlier ones by codec, image and quality):
+  a conventional codec (whose results depend on the image, the quality and
+  its tool only) found there at every quality of its grid is not run again
+  on that image. Learned codecs always run."""
   to_run, taken = [], []
   for codec, grid in grids:
-    rows = [found.get((codec.name, name, float(q))) for name in names for q in grid]
+    rows = [found.get((codec.name, name, float(q))) for q in grid]
     if codec.name in CONVENTIONAL_CODECS and rows and all(rows):
-      logger.info("%s: %d measurement(s) reused, not run again", codec.name, len(rows))
       taken.extend(rows)
     else:
       to_run.append((codec, grid))
@@ -148,7 +147,9 @@ def _take_reused(grids: Sequence[Tuple[Codec, List[Quality]]], names: Sequence[s
 def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
              qualities: Optional[Mapping[str, Sequence[Quality]]] = None,
              workers: int = 1, progress: bool = True,
-             reuse: Sequence[Measurement] = ()) -> EvaluationResult:
+             reuse: Sequence[Measurement] = (),
+             on_image: Optional[Callable[[List[Measurement]], None]] = None
+             ) -> EvaluationResult:
   """Measures every codec at every quality on every image.
 
   Args:
@@ -159,8 +160,11 @@ def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
       with workers=1 on an otherwise idle machine.
     progress: show a tqdm progress bar (on stderr).
     reuse: measurements of an earlier run (same images, tools and settings):
-      conventional codecs found there complete are taken from it instead of
-      being run (`_take_reused`); their timings are the earlier run's.
+      on each image, conventional codecs found there at every quality are
+      taken from it instead of being run (`_take_reused`); their timings are
+      the earlier run's.
+    on_image: called after each image with every measurement so far (those
+      reused included), e.g. to keep a partial CSV that a rerun can reuse.
 
   Returns:
     Measurements ordered by codec (as given), image, quality; and failures.
@@ -173,33 +177,41 @@ def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
   grids, failures = _usable_grids(codecs, qualities)
   for failure in failures:
     logger.warning("skipping codec %s", failure)
-  grids, measurements = _take_reused(grids, names, reuse)
-  points_per_image = sum(len(grid) for _, grid in grids)
-  with tqdm(total=len(paths) * points_per_image, desc="coding", unit="run", disable=not progress,
+  found = {(m.codec, m.image, float(m.quality)): m for m in reuse}
+  measurements, work = [], []
+  for path, name in zip(paths, names):
+    to_run, taken = _take_reused(grids, name, found)
+    measurements.extend(taken)
+    work.append((path, name, to_run))
+  if measurements:
+    logger.info("%d measurement(s) reused, not run again", len(measurements))
+
+  def collect(new_measurements, new_failures):
+    measurements.extend(new_measurements)
+    for failure in new_failures:
+      logger.error("skipped %s", failure)
+    failures.extend(new_failures)
+    if on_image is not None:
+      on_image(list(measurements))
+
+  work = [item for item in work if item[2]]
+  total = sum(len(grid) for *_, to_run in work for _, grid in to_run)
+  with tqdm(total=total, desc="coding", unit="run", disable=not progress,
             dynamic_ncols=True) as bar:
     if workers <= 1:
-      results = (_evaluate_image(p, n, grids, on_point=lambda: bar.update(1))
-                 for p, n in zip(paths, names))
-      for image_measurements, image_failures in results:
-        _collect(image_measurements, image_failures, measurements, failures)
+      for path, name, to_run in work:
+        collect(*_evaluate_image(path, name, to_run, on_point=lambda: bar.update(1)))
     else:
       context = multiprocessing.get_context("spawn")  # Safe with TensorFlow loaded.
       with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(_evaluate_image, p, n, grids) for p, n in zip(paths, names)]
+        futures = {pool.submit(_evaluate_image, path, name, to_run):
+                   sum(len(grid) for _, grid in to_run) for path, name, to_run in work}
         for future in concurrent.futures.as_completed(futures):
-          _collect(*future.result(), measurements, failures)
-          bar.update(points_per_image)
+          collect(*future.result())
+          bar.update(futures[future])
   codec_order = {codec.name: i for i, codec in enumerate(codecs)}
   measurements.sort(key=lambda m: (codec_order[m.codec], m.image, m.quality))
   return EvaluationResult(measurements, failures)
-
-
-def _collect(new_measurements: List[Measurement], new_failures: List[Failure],
-             measurements: List[Measurement], failures: List[Failure]) -> None:
-  measurements.extend(new_measurements)
-  for failure in new_failures:
-    logger.error("skipped %s", failure)
-  failures.extend(new_failures)
 
 
 def write_outputs(result: EvaluationResult, codecs: Sequence[Codec], out_dir: Path, name: str,
