@@ -302,9 +302,9 @@ class Trainer:
               "replaces it")
     val = metrics["validation"]
     loss = self.model.rd_loss.average_levels([l["loss"] for l in val["levels"]])
+    self.best_val.assign(loss)  # (also if best/ was written after the checkpoint)
     if math.isclose(loss, val["loss"], rel_tol=1e-6):
       return ""
-    self.best_val.assign(loss)
     return (f"; best/ weighed with this run's level balance: validation "
             f"loss {val['loss']:.4f} -> {loss:.4f}")
 
