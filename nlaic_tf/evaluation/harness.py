@@ -178,11 +178,12 @@ def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
   for failure in failures:
     logger.warning("skipping codec %s", failure)
   found = {(m.codec, m.image, float(m.quality)): m for m in reuse}
-  measurements, work = [], []
+  measurements, work = [], []  # work: (path, name, codecs to run, points)
   for path, name in zip(paths, names):
     to_run, taken = _take_reused(grids, name, found)
     measurements.extend(taken)
-    work.append((path, name, to_run))
+    if to_run:
+      work.append((path, name, to_run, sum(len(grid) for _, grid in to_run)))
   if measurements:
     logger.info("%d measurement(s) reused, not run again", len(measurements))
 
@@ -194,18 +195,16 @@ def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
     if on_image is not None:
       on_image(list(measurements))
 
-  work = [item for item in work if item[2]]
-  total = sum(len(grid) for *_, to_run in work for _, grid in to_run)
-  with tqdm(total=total, desc="coding", unit="run", disable=not progress,
+  with tqdm(total=sum(points for *_, points in work), desc="coding", unit="run", disable=not progress,
             dynamic_ncols=True) as bar:
     if workers <= 1:
-      for path, name, to_run in work:
+      for path, name, to_run, _ in work:
         collect(*_evaluate_image(path, name, to_run, on_point=lambda: bar.update(1)))
     else:
       context = multiprocessing.get_context("spawn")  # Safe with TensorFlow loaded.
       with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_evaluate_image, path, name, to_run):
-                   sum(len(grid) for _, grid in to_run) for path, name, to_run in work}
+        futures = {pool.submit(_evaluate_image, path, name, to_run): points
+                   for path, name, to_run, points in work}
         for future in concurrent.futures.as_completed(futures):
           collect(*future.result())
           bar.update(futures[future])

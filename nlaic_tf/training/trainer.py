@@ -295,8 +295,8 @@ class Trainer:
       return ""
     with open(path) as f:
       metrics = json.load(f)
-    recorded = metrics.get("validation_set", self._validation_set())
-    if recorded != self._validation_set():
+    current = self._validation_set()
+    if metrics.get("validation_set", current) != current:
       self.best_val.assign(math.inf)
       return ("; best/ was validated on other crops, so the next validation "
               "replaces it")
@@ -433,7 +433,7 @@ class Trainer:
         for k, v in terms.items():
           tf.summary.scalar(f"val/level{level}/{k}", v)
       x = next(iter(data.validation_dataset(
-          data.image_files(self.options.val_glob)[:1], self.options.val_crop)))
+          self._validation_files()[:1], self.options.val_crop)))
       for level in (0, self.model_config.num_levels - 1):
         x_hat = self.model(x, tf.fill([1], float(level)))["x_hat"]
         tf.summary.image(f"val/reconstruction_level{level}",
