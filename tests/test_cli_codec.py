@@ -1,4 +1,7 @@
-"""`nlaic compress / decompress / info` with an exported tiny model: real files, bad input."""
+"""`nlaic compress / decompress / info / evaluate` with an exported tiny model:
+real files, bad input."""
+import csv
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -136,3 +139,17 @@ def test_user_errors(exported, photo, argv, message, capsys, caplog):
   assert main(argv) == 1
   assert message in capsys.readouterr().err + caplog.text
   assert not photo.with_suffix(".nlaic").exists()
+
+
+def test_an_export_folder_is_a_codec_of_the_evaluation(exported, loaded, tmp_path, make_image):
+  images = tmp_path / "images"
+  images.mkdir()
+  Image.fromarray(make_image(176, 192, seed=4)).save(images / "one.png")
+  assert main(["evaluate", "--images", str(images), "--codecs", f"jpeg420,{exported}",
+               "--qualities", "jpeg420:50", "--qualities", f"{exported}:0,1",
+               "--out", str(tmp_path / "out"), "--name", "mine", "--no-progress"]) == 0
+  with open(tmp_path / "out" / "mine.csv", newline="") as f:
+    ours = [row for row in csv.DictReader(f) if row["codec"] == exported]
+  image = read_image(images / "one.png")
+  assert [(float(row["quality"]), int(row["bytes"])) for row in ours] == [
+      (level, len(api.compress(image, level, loaded))) for level in (0., 1.)]

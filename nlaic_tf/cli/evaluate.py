@@ -15,6 +15,7 @@ examples:
   nlaic evaluate --codecs jpeg420 --limit 2 --out runs/demo
   nlaic evaluate --images 'photos/*.png' --codecs webp --qualities webp:50,75,90
   nlaic evaluate --reuse results/kodak.csv          # a new model, the anchors kept
+  nlaic evaluate --codecs nlaic,runs/mine/export    # an own export beside nlaic-mse
 """
 import glob
 import logging
@@ -38,8 +39,9 @@ def add_arguments(parser) -> None:
       help="folder, glob pattern (quote it) or single image file (default: %(default)s)")
   parser.add_argument(
       "--codecs", default=",".join(CONVENTIONAL_CODECS),
-      help="comma-separated codec names, in table order; the first is the BD-rate "
-           "anchor (default: %(default)s)")
+      help="comma-separated codec names (`nlaic codecs`) or folders written by "
+           "export.py, in table order; the first is the BD-rate anchor "
+           "(default: %(default)s)")
   parser.add_argument(
       "--qualities", action="append", default=[], metavar="[CODEC:]Q1,Q2,...",
       help="quality grid instead of the default; with CODEC: for that codec only, "
