@@ -342,6 +342,21 @@ def test_precision_auto_picks_by_hardware(tmp_path):
     precision.resolve_precision("bf16")
 
 
+def test_snapshot_of_the_kept_best_weights(finished_run, tmp_path):
+  best = finished_run[1] / "best" / "weights"
+  out = tmp_path / "best16"
+  subprocess.run([sys.executable, "scripts/snapshot_weights.py", "--weights", str(best),
+                  "--out", str(out)], check=True,
+                 cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  kept = build_model(get_config("tiny"), str(best))
+  snapped = build_model(get_config("tiny"), str(out / "weights.npz"))
+  for a, b in zip(snapped.weights, kept.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy().astype(np.float16).astype(b.numpy().dtype))
+  info = weights_info(str(out / "weights.npz"))
+  assert info["validation"] == weights_info(str(best))["validation"]
+  assert total_steps(info) == 4 and info["checkpoint"] == str(best)
+
+
 def test_snapshot_continues_a_run_from_float16_weights(finished_run, tmp_path, image_dir):
   from nlaic_tf.snapshot import read_snapshot
   config = get_config("tiny")
