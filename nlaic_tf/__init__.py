@@ -4,7 +4,7 @@ Importing the package is cheap: TensorFlow is only imported by the modules that
 need it (the model, the codec, and the MS-SSIM metric), never here.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _API = ("compress", "decompress", "compress_to_bpp")
 

@@ -35,8 +35,9 @@ def codec_for(model_id):
   """The codec that decodes files written by the model `model_id` (bytes):
   the default codec if it is that model, else the pretrained model with that
   identifier. A file of any other model raises `BitstreamError` before any
-  model is loaded (if the default model's identifier is unknown, its codec
-  is returned, and refuses such a file itself)."""
+  model is loaded, naming what decodes it if a pretrained model that was
+  since replaced wrote it (`zoo.RETIRED`); if the default model's identifier
+  is unknown, its codec is returned, and refuses such a file itself."""
   from nlaic_tf import zoo
   from nlaic_tf.bitstream import BitstreamError
   from nlaic_tf.bitstream.format import message
@@ -47,6 +48,9 @@ def codec_for(model_id):
   if default_id == model_id.hex():
     return pretrained_codec()
   name = zoo.pretrained_for_model_id(model_id)
+  retired = zoo.retired_model(model_id) if name is None else None
+  if retired is not None:
+    raise BitstreamError(message(f"encoded with {retired.decode_hint()}"))
   if name is None and default_id is not None:
     raise BitstreamError(message(
         f"encoded with a different model (model {model_id.hex()} is none of "

@@ -31,8 +31,8 @@ PRETRAINED = {model.name: model for model in (
         "entropy parameters (files decode identically on every machine)"),
     PretrainedModel(
         "nlaic-msssim", "nlaic_msssim", "ms-ssim",
-        "configuration medium-rc, 8 rate levels, nlaic-mse fine-tuned for "
-        "MS-SSIM; integer entropy parameters"),
+        "configuration medium-rc, 8 rate levels, the nlaic-mse of version "
+        "0.1.0 fine-tuned for MS-SSIM; integer entropy parameters"),
     PretrainedModel(
         "nlaic-small", "nlaic_small", "mse",
         "configuration small, 8 rate levels (0.044-1.083 bpp on Kodak), "
@@ -41,6 +41,31 @@ PRETRAINED = {model.name: model for model in (
 )}
 # The best model for MSE (PSNR), used when no model is named.
 DEFAULT_MODEL = "nlaic-mse"
+
+
+@dataclasses.dataclass(frozen=True)
+class RetiredModel:
+  """A pretrained model that a later version replaced under the same name.
+
+  This version no longer decodes its files; `decode_hint` says what does.
+  """
+  model_id: str      # hex, as its files' headers record it
+  name: str          # the name it shipped under
+  last_version: str  # the last nlaic_tf version that shipped it
+  commit: str        # a commit of the repository whose saved_models/<folder> holds it
+  folder: str
+
+  def decode_hint(self):
+    return (f"{self.name} of nlaic_tf {self.last_version} (model {self.model_id}), "
+            f"since replaced: decode it with nlaic_tf {self.last_version}, or with "
+            f"that export (saved_models/{self.folder} at commit {self.commit[:12]} "
+            f"of the nlaic_tf repository) as --model FOLDER")
+
+
+RETIRED = {model.model_id: model for model in (
+    RetiredModel("17eb2a145bb4eb75", "nlaic-mse", "0.1.0",
+                 "e8a4e645b01a466932ba50b3c4601a0933c27658", "nlaic_mse"),
+)}
 
 
 def read_weights(model, weights):
@@ -147,6 +172,11 @@ def pretrained_for_model_id(model_id):
     except (OSError, ValueError, KeyError):
       continue
   return None
+
+
+def retired_model(model_id):
+  """The `RetiredModel` whose identifier is `model_id` (bytes or hex), or None."""
+  return RETIRED.get(model_id.hex() if isinstance(model_id, bytes) else model_id)
 
 
 def load_codec(model=None, saved_model=False):

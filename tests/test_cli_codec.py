@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from nlaic_tf import api
-from nlaic_tf.bitstream import HEADER_SIZE
+from nlaic_tf.bitstream import HEADER_SIZE, BitstreamError
 from nlaic_tf.bitstream.mutations import set_fields
 from nlaic_tf.cli import main
 from nlaic_tf.io.images import read_image
@@ -64,6 +64,15 @@ def test_files_decode_with_the_pretrained_model_that_wrote_them(
   stream.write_bytes(set_fields(data, model_id=b"\x00" * 8))
   assert main(["info", str(stream)]) == 0
   assert "not a pretrained model" in capsys.readouterr().out
+  # A file of a pretrained model that a later version replaced: what decodes it.
+  from nlaic_tf import zoo
+  retired = next(iter(zoo.RETIRED.values()))
+  stream.write_bytes(set_fields(data, model_id=bytes.fromhex(retired.model_id)))
+  assert main(["info", str(stream)]) == 0
+  hint = f"decode it with nlaic_tf {retired.last_version}"
+  assert hint in capsys.readouterr().out
+  with pytest.raises(BitstreamError, match=hint):
+    api.decompress(stream.read_bytes())
 
 
 def test_failed_decompress_keeps_the_existing_output(exported, photo, caplog):

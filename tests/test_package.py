@@ -133,6 +133,19 @@ def test_model_names_resolve_to_shipped_folders(monkeypatch, tmp_path):
     zoo.load_codec("nlaic-nonexistent")
 
 
+def test_retired_models_are_where_their_decode_hint_says():
+  import json
+  from nlaic_tf import __version__, zoo
+  if not (REPO / ".git").exists():
+    pytest.skip("not a git checkout")
+  for model_id, retired in zoo.RETIRED.items():
+    assert zoo.pretrained_for_model_id(model_id) is None  # no longer shipped
+    assert retired.last_version != __version__
+    info = _run(["git", "show", f"{retired.commit}:saved_models/{retired.folder}/model.json"],
+                cwd=REPO)
+    assert json.loads(info)["model_id"] == model_id
+
+
 def test_models_command_lists_the_pretrained_models(capsys):
   from nlaic_tf import zoo
   from nlaic_tf.cli import main
