@@ -37,9 +37,9 @@ def _model_line(args, model):
              else "NO: decode with the model that wrote it")
     return f"{model} (matches --model: {match})"
   name = zoo.pretrained_for_model_id(model)
-  retired = zoo.retired_model(model)
   if name:
     return f"{model} (pretrained model {name})"
+  retired = zoo.retired_model(model)
   if retired:
     return f"{model} (written by {retired.decode_hint()})"
   return (f"{model} (not a pretrained model: decode with --model FOLDER of the "
