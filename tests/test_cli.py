@@ -23,6 +23,7 @@ def test_parse_qualities():
 @pytest.mark.parametrize("argv, message", [
     (["evaluate", "--images", "/nonexistent/kodak"], "no such folder or file"),
     (["evaluate", "--codecs", "jpeg420,bpg"], "unknown codec 'bpg'"),
+    (["evaluate", "--codecs", "jpeg420,assets"], "or the folder of an export"),  # no SavedModel
     (["evaluate", "--anchors", "nobody2020"], "unknown published curve"),
     (["evaluate", "--limit", "0"], "--limit must be at least 1"),
     (["bdrate", "/nonexistent.csv"], "no such file"),
