@@ -48,15 +48,16 @@ def codec_for(model_id):
   if default_id == model_id.hex():
     return pretrained_codec()
   name = zoo.pretrained_for_model_id(model_id)
-  retired = zoo.retired_model(model_id) if name is None else None
-  if retired is not None:
-    raise BitstreamError(message(f"encoded with {retired.decode_hint()}"))
-  if name is None and default_id is not None:
-    raise BitstreamError(message(
-        f"encoded with a different model (model {model_id.hex()} is none of "
-        "the pretrained models); decode it with its export (--model FOLDER, "
-        "nlaic_tf.zoo.load_codec(FOLDER), or "
-        "nlaic_tf.register_pillow(model=FOLDER) for Pillow)"))
+  if name is None:
+    retired = zoo.retired_model(model_id)
+    if retired is not None:
+      raise BitstreamError(message(f"encoded with {retired.decode_hint()}"))
+    if default_id is not None:
+      raise BitstreamError(message(
+          f"encoded with a different model (model {model_id.hex()} is none of "
+          "the pretrained models); decode it with its export (--model FOLDER, "
+          "nlaic_tf.zoo.load_codec(FOLDER), or "
+          "nlaic_tf.register_pillow(model=FOLDER) for Pillow)"))
   return pretrained_codec(name)
 
 

@@ -29,7 +29,8 @@ def _model_id(args):
 
 def _model_line(args, model):
   """What decodes a file of model id `model` (hex): the pretrained model of
-  that id, or with --model whether that model matches."""
+  that id (or, for a retired one, what still decodes it), or with --model
+  whether that model matches."""
   from nlaic_tf import zoo
   if args.model:
     known = _model_id(args)

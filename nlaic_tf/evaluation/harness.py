@@ -195,8 +195,8 @@ def evaluate(paths: Sequence[Path], codecs: Sequence[Codec],
     if on_image is not None:
       on_image(list(measurements))
 
-  with tqdm(total=sum(points for *_, points in work), desc="coding", unit="run", disable=not progress,
-            dynamic_ncols=True) as bar:
+  with tqdm(total=sum(points for *_, points in work), desc="coding", unit="run",
+            disable=not progress, dynamic_ncols=True) as bar:
     if workers <= 1:
       for path, name, to_run, _ in work:
         collect(*_evaluate_image(path, name, to_run, on_point=lambda: bar.update(1)))
