@@ -47,6 +47,16 @@ PACKAGES = {
     "mate-backgrounds": "1.26.0-1",
     "ukui-wallpapers": "20.04.3-1.1",
     "gnome-backgrounds": "43.1-1",
+    "lomiri-wallpapers-16.04": "20.04.0-2",
+    "lomiri-wallpapers-20.04": "20.04.0-2",
+}
+
+# Packages whose copyright file names images by their upstream folder, which
+# is not part of the installed path: {package: (installed folder, upstream
+# folder)}. lomiri installs `16.04/Bridge.jpg` as `usr/share/backgrounds/Bridge.jpg`.
+UPSTREAM_FOLDERS = {
+    "lomiri-wallpapers-16.04": ("usr/share/backgrounds", "16.04"),
+    "lomiri-wallpapers-20.04": ("usr/share/backgrounds", "20.04"),
 }
 
 SPLITS = {"eval": "sharp-eval", "train": "photos-train"}
@@ -60,9 +70,11 @@ FREE_LICENCES = ("gpl", "lgpl", "cc-by", "cc0", "public-domain", "mit", "expat",
 
 PLASMA = "usr/share/wallpapers"
 MATE = "usr/share/backgrounds/mate"
+LOMIRI = "usr/share/backgrounds"
 
 # name, package, source path inside the package (its largest version), split,
-# downscale factor. Chosen from contact sheets of all 89 wallpapers: these are
+# downscale factor. Chosen from contact sheets of all 89 wallpapers of the
+# first four packages and, later, the 19 of lomiri: these are
 # the photographs; the rest (all of ukui-wallpapers and gnome-backgrounds, and
 # the other mate/plasma ones) are renders, illustrations, gradients, or
 # blurred bokeh. Left out as well: mate FreshFlower (1.9 MP, JPEG quality ~75
@@ -102,6 +114,39 @@ SELECTION = (
     ("mate-Garden", "mate-backgrounds", f"{MATE}/nature/Garden.jpg", "train", 2),
     ("mate-YellowFlower", "mate-backgrounds", f"{MATE}/nature/YellowFlower.jpg", "train", 2),
     ("mate-Wood", "mate-backgrounds", f"{MATE}/nature/Wood.jpg", "train", 2),
+    # lomiri (Ubuntu Touch wallpaper contests): 14 of its 19 images are
+    # photographs, all for training (sharp-eval stays the fixed set above).
+    # Left out: analogpattern (a noise texture), umang, Fossa, Infinite-Sea and
+    # Painting-Colors (renders and artwork). k is the smallest factor to at most
+    # 2.5 MP, except Wine (JPEG quality about 70, k = 3 instead of 2).
+    ("lomiri-Bridge", "lomiri-wallpapers-16.04",
+     f"{LOMIRI}/Bridge_by_Sander_Klootwijk.jpg", "train", 3),
+    ("lomiri-Dragonfly", "lomiri-wallpapers-16.04", f"{LOMIRI}/Dragonfly_by_Bolly.jpg",
+     "train", 3),
+    ("lomiri-Fig", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_0B_by_freespace.jpg",
+     "train", 2),
+    ("lomiri-Brushes", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_1A_by_freespace.jpg",
+     "train", 2),
+    ("lomiri-Wine", "lomiri-wallpapers-16.04", f"{LOMIRI}/Wine_by_Jakkub_Mede.jpg",
+     "train", 3),
+    ("lomiri-Aitzgorri", "lomiri-wallpapers-16.04",
+     f"{LOMIRI}/aitzgorri_by_Aitzol_Berasategi.jpg", "train", 2),
+    ("lomiri-Free", "lomiri-wallpapers-16.04", f"{LOMIRI}/free_by_Peter_Nerlich.jpg",
+     "train", 2),
+    ("lomiri-Friends", "lomiri-wallpapers-16.04",
+     f"{LOMIRI}/friends_by_Aitzol_Berasategi.jpg", "train", 2),
+    ("lomiri-Greentock", "lomiri-wallpapers-16.04",
+     f"{LOMIRI}/greentock_by_Peter_Nerlich.jpg", "train", 2),
+    ("lomiri-Life", "lomiri-wallpapers-16.04", f"{LOMIRI}/life_by_Aitzol_Berasategi.jpg",
+     "train", 2),
+    ("lomiri-PicosDeEuropa", "lomiri-wallpapers-16.04",
+     f"{LOMIRI}/picosdeeuropa_by_Aitzol_Berasategi.jpg", "train", 2),
+    ("lomiri-Seeding", "lomiri-wallpapers-16.04",
+     f"{LOMIRI}/seeding_by_Clements_Engelhardt.jpg", "train", 3),
+    ("lomiri-Sunset", "lomiri-wallpapers-16.04",
+     f"{LOMIRI}/sunset_by_Aitzol_Berasategi.jpg", "train", 3),
+    ("lomiri-Kleiber", "lomiri-wallpapers-20.04", f"{LOMIRI}/Kleiber_by_Lukas_Baubkus.jpg",
+     "train", 3),
 )
 
 # Eval crops: at most this many pixels on the long and short side.
@@ -298,9 +343,20 @@ def parse_copyright(text):
   return stanzas
 
 
+def upstream_path(package, relpath):
+  """The path a package's copyright file names an installed file by: the
+  installed path, or for UPSTREAM_FOLDERS packages the upstream folder plus
+  the path below the installed folder."""
+  installed, upstream = UPSTREAM_FOLDERS.get(package, (None, None))
+  if installed and relpath.startswith(installed + "/"):
+    return upstream + relpath[len(installed):]
+  return relpath
+
+
 def licence_for(stanzas, relpath):
-  """(licence, copyright) of the last stanza matching an installed path. Patterns
-  are upstream paths (`nature/Aqua.jpg`) or `*`, matched against the path's tail."""
+  """(licence, copyright) of the last stanza matching a path (see
+  upstream_path). Patterns are upstream paths (`nature/Aqua.jpg`) or `*`,
+  matched against the path or its tail."""
   match = None
   for stanza in stanzas:
     for pattern in stanza["files"]:
@@ -422,7 +478,7 @@ def build(selection, packages, out_dir):
     if largest != relpath:
       print(f"note: {relpath} -> its largest version {largest}")
       relpath = largest
-    licence, holder = licence_for(stanzas[package], relpath)
+    licence, holder = licence_for(stanzas[package], upstream_path(package, relpath))
     if not is_free(licence):
       raise ValueError(f"{package}:{relpath}: licence {licence!r} is not a free one")
     source = os.path.join(root, relpath)

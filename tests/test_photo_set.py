@@ -132,6 +132,25 @@ def test_licence_of_the_last_matching_stanza():
   assert not bps.is_free("proprietary")
 
 
+def test_licence_of_a_file_installed_outside_its_upstream_folder():
+  # lomiri's copyright file names `16.04/Bridge.jpg`, installed as
+  # usr/share/backgrounds/Bridge.jpg; `20.04/Bridge.jpg` is another image.
+  stanzas = bps.parse_copyright(
+      "Files: 16.04/Bridge.jpg\nCopyright: 2018 A\nLicense: CC-BY-4.0\n\n"
+      "Files: 20.04/Bridge.jpg\nCopyright: 2021 B\nLicense: proprietary\n\n"
+      "Files: debian/*\nCopyright: 2018 P\nLicense: Expat\n")
+  installed = "usr/share/backgrounds/Bridge.jpg"
+  assert bps.upstream_path("lomiri-wallpapers-16.04", installed) == "16.04/Bridge.jpg"
+  assert bps.upstream_path("lomiri-wallpapers-20.04", installed) == "20.04/Bridge.jpg"
+  assert bps.upstream_path("mate-backgrounds", installed) == installed
+  assert bps.licence_for(stanzas, bps.upstream_path("lomiri-wallpapers-16.04", installed)) == (
+      "CC-BY-4.0", "2018 A")
+  assert bps.licence_for(stanzas, bps.upstream_path("lomiri-wallpapers-20.04", installed))[0] \
+      == "proprietary"
+  with pytest.raises(LookupError):
+    bps.licence_for(stanzas, installed)
+
+
 def _fake_package(root):
   """A package tree with a photo in three resolutions (one a symlink), a
   transparent artwork, an svg and a screenshot."""
