@@ -170,7 +170,8 @@ def test_init_from_takes_all_the_weights(tmp_path, image_dir, tiny_weights, tiny
     np.testing.assert_array_equal(a.numpy(), b.numpy())
 
   tiny = get_config("tiny")
-  for name, change in [("wider", dict(main_filters=12)), ("deeper", dict(encoder_blocks=(2, 1, 1)))]:
+  for name, change in [("wider", dict(main_filters=12)),
+                       ("shallower", dict(decoder_blocks=(1, 0, 1)))]:
     options = _options(tmp_path / name, image_dir, steps=1)
     options.init_from = tiny_weights
     with pytest.raises(ValueError, match="more than its distortion, rate levels"):
@@ -251,6 +252,30 @@ def test_init_from_adds_identity_rate_modulation(tmp_path, image_dir, tiny_weigh
     np.testing.assert_allclose(trainer.model(x, q)["x_hat"].numpy(),
                                tiny_codec.model(x, q)["x_hat"].numpy(), rtol=1e-5, atol=1e-5)
   trainer.run(log=lambda _: None)
+
+
+def test_init_from_adds_identity_residual_blocks(tmp_path, image_dir, tiny_weights,
+                                                 tiny_codec):
+  options = _options(tmp_path, image_dir, steps=1)
+  options.init_from = tiny_weights
+  options.precision = "float32"  # to compare with the float32 codec's model
+  config = dataclasses.replace(get_config("tiny"), name="tiny-deep",
+                               encoder_blocks=(1, 2, 1), decoder_blocks=(2, 1, 3))
+  trainer = Trainer(config, options)
+  message = trainer.restore()
+  assert "residual blocks added (identity): enc_rb4_1, dec_rb8_1, dec_rb8_2, dec_rb2_1" \
+      in message
+  x = tf.constant(np.stack([smooth_image(64, 64, 1)]) / 255., tf.float32)
+  for q in (0., 1.):
+    q = tf.constant([q])
+    np.testing.assert_allclose(trainer.model(x, q)["x_hat"].numpy(),
+                               tiny_codec.model(x, q)["x_hat"].numpy(), rtol=1e-5, atol=1e-5)
+  block = trainer.model.synthesis.get_layer("dec_rb2_1")
+  before = [w.numpy() for w in block.weights]
+  trainer.run(log=lambda _: None)
+  # The added block trains: its last convolution leaves zero.
+  assert np.abs(block.conv2.kernel.numpy()).max() > 0
+  assert not np.array_equal(block.conv2.kernel.numpy(), before[2])
 
 
 def test_total_steps_count_those_behind_the_init_from_weights(finished_run, tmp_path,

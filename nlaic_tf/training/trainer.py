@@ -227,7 +227,8 @@ class Trainer:
 
   def _init_by_transfer(self, source):
     """Initialises from weights trained with another configuration that
-    differs in rate levels and/or rate conditioning (`transfer_weights`)."""
+    differs in rate levels, rate conditioning, distortion or residual blocks
+    added (`transfer_weights`)."""
     try:
       changes = transfer_weights(
           zoo.build_model(source, self.options.init_from), self.model)
