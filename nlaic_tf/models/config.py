@@ -109,6 +109,17 @@ CONFIGS = {
         hyper_filters=128, hyper_latent_channels=96,
         hyper_synthesis_nlam=False, rate_conditioned=True,
         lambdas=MEDIUM_LAMBDAS),
+    # "medium-rc" with a second residual block at H/4 and H/8 in both main
+    # transforms: 1.2 M more parameters for 2 % of the training speed
+    # (docs/benchmarks.md). Trained from medium-rc weights with --init_from
+    # (the added blocks start as identities) to measure whether the
+    # transforms' depth limits the top levels (issue 35).
+    "medium-rc-deep": ModelConfig(
+        name="medium-rc-deep", main_filters=128, latent_channels=192,
+        hyper_filters=128, hyper_latent_channels=96,
+        hyper_synthesis_nlam=False, rate_conditioned=True,
+        encoder_blocks=(1, 2, 2), decoder_blocks=(1, 2, 2),
+        lambdas=MEDIUM_LAMBDAS),
     # The paper's widths (M=192, N2=128, 3-block NLAMs, NLAMs at H/4 and H/16,
     # 11x11x11 context); far too heavy to train here.
     "paper": ModelConfig(
