@@ -114,40 +114,33 @@ SELECTION = (
     ("mate-Garden", "mate-backgrounds", f"{MATE}/nature/Garden.jpg", "train", 2),
     ("mate-YellowFlower", "mate-backgrounds", f"{MATE}/nature/YellowFlower.jpg", "train", 2),
     ("mate-Wood", "mate-backgrounds", f"{MATE}/nature/Wood.jpg", "train", 2),
-    # lomiri (Ubuntu Touch wallpaper contests): 14 of its 19 images are
-    # photographs, all for training (sharp-eval stays the fixed set above).
-    # Left out: analogpattern (a noise texture), umang, Fossa, Infinite-Sea and
-    # Painting-Colors (renders and artwork). k is the smallest factor to at most
-    # 2.5 MP, except Wine (JPEG quality about 70, k = 3 instead of 2).
-    ("lomiri-Bridge", "lomiri-wallpapers-16.04",
-     f"{LOMIRI}/Bridge_by_Sander_Klootwijk.jpg", "train", 3),
-    ("lomiri-Dragonfly", "lomiri-wallpapers-16.04", f"{LOMIRI}/Dragonfly_by_Bolly.jpg",
-     "train", 3),
-    ("lomiri-Fig", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_0B_by_freespace.jpg",
-     "train", 2),
-    ("lomiri-Brushes", "lomiri-wallpapers-16.04", f"{LOMIRI}/Picture_1A_by_freespace.jpg",
-     "train", 2),
-    ("lomiri-Wine", "lomiri-wallpapers-16.04", f"{LOMIRI}/Wine_by_Jakkub_Mede.jpg",
-     "train", 3),
-    ("lomiri-Aitzgorri", "lomiri-wallpapers-16.04",
-     f"{LOMIRI}/aitzgorri_by_Aitzol_Berasategi.jpg", "train", 2),
-    ("lomiri-Free", "lomiri-wallpapers-16.04", f"{LOMIRI}/free_by_Peter_Nerlich.jpg",
-     "train", 2),
-    ("lomiri-Friends", "lomiri-wallpapers-16.04",
-     f"{LOMIRI}/friends_by_Aitzol_Berasategi.jpg", "train", 2),
-    ("lomiri-Greentock", "lomiri-wallpapers-16.04",
-     f"{LOMIRI}/greentock_by_Peter_Nerlich.jpg", "train", 2),
-    ("lomiri-Life", "lomiri-wallpapers-16.04", f"{LOMIRI}/life_by_Aitzol_Berasategi.jpg",
-     "train", 2),
-    ("lomiri-PicosDeEuropa", "lomiri-wallpapers-16.04",
-     f"{LOMIRI}/picosdeeuropa_by_Aitzol_Berasategi.jpg", "train", 2),
-    ("lomiri-Seeding", "lomiri-wallpapers-16.04",
-     f"{LOMIRI}/seeding_by_Clements_Engelhardt.jpg", "train", 3),
-    ("lomiri-Sunset", "lomiri-wallpapers-16.04",
-     f"{LOMIRI}/sunset_by_Aitzol_Berasategi.jpg", "train", 3),
-    ("lomiri-Kleiber", "lomiri-wallpapers-20.04", f"{LOMIRI}/Kleiber_by_Lukas_Baubkus.jpg",
-     "train", 3),
+    # lomiri: see LOMIRI_PHOTOS below.
 )
+
+# lomiri (Ubuntu Touch wallpaper contests): 14 of its 19 images are
+# photographs, all for training (sharp-eval stays the fixed set above). Left
+# out: analogpattern (a noise texture), umang, Fossa, Infinite-Sea and
+# Painting-Colors (renders and artwork). k is the smallest factor to at most
+# 2.5 MP, except Wine (JPEG quality about 70: k = 3 instead of 2).
+# (output name, package suffix, file under usr/share/backgrounds, k)
+LOMIRI_PHOTOS = (
+    ("Bridge", "16.04", "Bridge_by_Sander_Klootwijk.jpg", 3),
+    ("Dragonfly", "16.04", "Dragonfly_by_Bolly.jpg", 3),
+    ("Fig", "16.04", "Picture_0B_by_freespace.jpg", 2),
+    ("Brushes", "16.04", "Picture_1A_by_freespace.jpg", 2),
+    ("Wine", "16.04", "Wine_by_Jakkub_Mede.jpg", 3),
+    ("Aitzgorri", "16.04", "aitzgorri_by_Aitzol_Berasategi.jpg", 2),
+    ("Free", "16.04", "free_by_Peter_Nerlich.jpg", 2),
+    ("Friends", "16.04", "friends_by_Aitzol_Berasategi.jpg", 2),
+    ("Greentock", "16.04", "greentock_by_Peter_Nerlich.jpg", 2),
+    ("Life", "16.04", "life_by_Aitzol_Berasategi.jpg", 2),
+    ("PicosDeEuropa", "16.04", "picosdeeuropa_by_Aitzol_Berasategi.jpg", 2),
+    ("Seeding", "16.04", "seeding_by_Clements_Engelhardt.jpg", 3),
+    ("Sunset", "16.04", "sunset_by_Aitzol_Berasategi.jpg", 3),
+    ("Kleiber", "20.04", "Kleiber_by_Lukas_Baubkus.jpg", 3),
+)
+SELECTION += tuple((f"lomiri-{name}", f"lomiri-wallpapers-{release}", f"{LOMIRI}/{file}",
+                    "train", k) for name, release, file, k in LOMIRI_PHOTOS)
 
 # Eval crops: at most this many pixels on the long and short side.
 EVAL_MAX_LONG = 1280
