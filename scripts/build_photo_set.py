@@ -51,14 +51,6 @@ PACKAGES = {
     "lomiri-wallpapers-20.04": "20.04.0-2",
 }
 
-# Packages whose copyright file names images by their upstream folder, which
-# is not part of the installed path: {package: (installed folder, upstream
-# folder)}. lomiri installs `16.04/Bridge.jpg` as `usr/share/backgrounds/Bridge.jpg`.
-UPSTREAM_FOLDERS = {
-    "lomiri-wallpapers-16.04": ("usr/share/backgrounds", "16.04"),
-    "lomiri-wallpapers-20.04": ("usr/share/backgrounds", "20.04"),
-}
-
 SPLITS = {"eval": "sharp-eval", "train": "photos-train"}
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 SKIPPED_EXTENSIONS = (".svg", ".svgz", ".xml")
@@ -71,6 +63,14 @@ FREE_LICENCES = ("gpl", "lgpl", "cc-by", "cc0", "public-domain", "mit", "expat",
 PLASMA = "usr/share/wallpapers"
 MATE = "usr/share/backgrounds/mate"
 LOMIRI = "usr/share/backgrounds"
+
+# Packages whose copyright file names images by their upstream folder, which
+# is not part of the installed path: {package: (installed folder, upstream
+# folder)}. lomiri installs `16.04/Bridge.jpg` as `usr/share/backgrounds/Bridge.jpg`.
+UPSTREAM_FOLDERS = {
+    "lomiri-wallpapers-16.04": (LOMIRI, "16.04"),
+    "lomiri-wallpapers-20.04": (LOMIRI, "20.04"),
+}
 
 # name, package, source path inside the package (its largest version), split,
 # downscale factor. Chosen from contact sheets of all 89 wallpapers of the

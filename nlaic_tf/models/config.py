@@ -109,17 +109,6 @@ CONFIGS = {
         hyper_filters=128, hyper_latent_channels=96,
         hyper_synthesis_nlam=False, rate_conditioned=True,
         lambdas=MEDIUM_LAMBDAS),
-    # "medium-rc" with a second residual block at H/4 and H/8 in both main
-    # transforms: 1.2 M more parameters for 2 % of the training speed
-    # (docs/benchmarks.md). Trained from medium-rc weights with --init_from
-    # (the added blocks start as identities) to measure whether the
-    # transforms' depth limits the top levels (issue 35).
-    "medium-rc-deep": ModelConfig(
-        name="medium-rc-deep", main_filters=128, latent_channels=192,
-        hyper_filters=128, hyper_latent_channels=96,
-        hyper_synthesis_nlam=False, rate_conditioned=True,
-        encoder_blocks=(1, 2, 2), decoder_blocks=(1, 2, 2),
-        lambdas=MEDIUM_LAMBDAS),
     # The paper's widths (M=192, N2=128, 3-block NLAMs, NLAMs at H/4 and H/16,
     # 11x11x11 context); far too heavy to train here.
     "paper": ModelConfig(
@@ -134,6 +123,14 @@ CONFIGS = {
         context_filters=4, context_hidden=(8,), lambdas=(0.004, 0.03),
         nonlocal_block_size=2, num_scales=32),
 }
+# "medium-rc" with a second residual block at H/4 and H/8 in both main
+# transforms: 1.2 M more parameters for 2 % of the training speed
+# (docs/benchmarks.md). Trained from medium-rc weights with --init_from (the
+# added blocks start as identities) to measure whether the transforms' depth
+# limits the top levels (issue 35).
+CONFIGS["medium-rc-deep"] = dataclasses.replace(
+    CONFIGS["medium-rc"], name="medium-rc-deep", encoder_blocks=(1, 2, 2),
+    decoder_blocks=(1, 2, 2))
 # For tests and the golden files: `tiny` without the hyper-synthesis NLAM, so
 # that its entropy parameters have an integer form (`supports_integer`).
 CONFIGS["tiny-int"] = dataclasses.replace(CONFIGS["tiny"], name="tiny-int",
