@@ -54,6 +54,11 @@ flags.DEFINE_list("lr_drops", list(map(str, DEFAULTS.lr_drops)),
                   "Steps at which the learning rate is multiplied by --lr_drop_factor.")
 flags.DEFINE_float("lr_drop_factor", DEFAULTS.lr_drop_factor,
                    "Learning-rate factor at each drop.")
+flags.DEFINE_integer("warmup_steps", DEFAULTS.warmup_steps,
+                     "Steps over which the learning rate rises linearly to --lr at the "
+                     "start of a workdir (0: none). Adam's moments start at zero in every "
+                     "new workdir, also one started from --init_from weights; a warm-up "
+                     "keeps its first, noisy updates small.")
 flags.DEFINE_float("grad_clip", DEFAULTS.grad_clip, "Global gradient-norm clipping (0: off).")
 flags.DEFINE_float("level_balance", DEFAULTS.level_balance,
                    "Rate-level loss weights proportional to lambda ** -level_balance "

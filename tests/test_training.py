@@ -116,6 +116,10 @@ def test_resume_with_a_new_learning_rate_schedule(finished_run, tmp_path, image_
   assert [resumed.learning_rate(s) for s in (0, 4, 5, 6, 9)] == pytest.approx(
       [3e-4, 3e-4, 1.5e-4, 7.5e-5, 7.5e-5])
   assert float(resumed.optimizer.learning_rate) == pytest.approx(7.5e-5)
+  # A warm-up scales the first steps of a workdir, then leaves the schedule.
+  warm = Trainer(get_config("tiny"), dataclasses.replace(options, warmup_steps=4))
+  assert [warm.learning_rate(s) for s in (0, 1, 3, 4, 5, 6)] == pytest.approx(
+      [7.5e-5, 1.5e-4, 3e-4, 3e-4, 1.5e-4, 7.5e-5])
 
   # The other way round: a checkpoint without an average, resumed with one.
   unaveraged = tmp_path / "unaveraged"
@@ -322,7 +326,7 @@ def test_train_py_flags_fill_the_options_without_importing_tensorflow():
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   code = ("import sys; sys.path.insert(0, sys.argv[1]); import train;"
           "train.FLAGS(['train.py', '--lr_drops', '30,40', '--crop', '96', '--val_crop', '320',"
-          "'--init_from', 'w', '--max_scale', '0.9', '--min_scale', '0.5']);"
+          "'--init_from', 'w', '--max_scale', '0.9', '--min_scale', '0.5', '--warmup_steps', '9']);"
           "assert 'tensorflow' not in sys.modules, 'TensorFlow imported';"
           "print(repr(train.options_from_flags()))")
   result = subprocess.run([sys.executable, "-c", code, root], capture_output=True,
@@ -331,7 +335,8 @@ def test_train_py_flags_fill_the_options_without_importing_tensorflow():
   parsed = eval(result.stdout, {"TrainingOptions": TrainingOptions})  # its repr
   assert parsed == dataclasses.replace(TrainingOptions(),
                                        lr_drops=(30, 40), crop=96, val_crop=320,
-                                       init_from="w", min_scale=0.5, max_scale=0.9)
+                                       init_from="w", min_scale=0.5, max_scale=0.9,
+                                       warmup_steps=9)
   # By default train.py trains the shipped model's configuration, each
   # configuration in its own workdir.
   shipped = zoo.read_model_info(zoo.DEFAULT_MODEL)["config"]["name"]

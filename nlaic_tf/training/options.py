@@ -34,6 +34,7 @@ class TrainingOptions:
   lr: float = 1e-4
   lr_drops: Tuple[int, ...] = ()
   lr_drop_factor: float = 0.3
+  warmup_steps: int = 0
   grad_clip: float = 5.
   weight_average: float = 0.  # decay of the kept moving average; 0: off
   level_balance: float = 0.5

@@ -164,10 +164,13 @@ class Trainer:
     return terms, self.strategy.experimental_local_results(flags)[0]
 
   def learning_rate(self, step):
-    """Learning rate for `step`: --lr times --lr_drop_factor per drop passed."""
+    """Learning rate for `step` (0-based, of this workdir): --lr times
+    --lr_drop_factor per drop passed, times (step + 1) / --warmup_steps
+    during the warm-up."""
     o = self.options
     drops = sum(step >= d for d in o.lr_drops)
-    return o.lr * o.lr_drop_factor ** drops
+    warmup = min(1., (step + 1) / o.warmup_steps) if o.warmup_steps else 1.
+    return o.lr * o.lr_drop_factor ** drops * warmup
 
   def restore(self):
     """Resumes from the latest checkpoint, else initialises from `init_from`.
