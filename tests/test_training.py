@@ -175,7 +175,8 @@ def test_init_from_takes_all_the_weights(tmp_path, image_dir, tiny_weights, tiny
 
   tiny = get_config("tiny")
   for name, change in [("wider", dict(main_filters=12)),
-                       ("shallower", dict(decoder_blocks=(1, 0, 1)))]:
+                       ("shallower", dict(decoder_blocks=(1, 0, 1))),
+                       ("narrower-latent", dict(latent_channels=6))]:
     options = _options(tmp_path / name, image_dir, steps=1)
     options.init_from = tiny_weights
     with pytest.raises(ValueError, match="more than its distortion, rate levels"):
@@ -280,6 +281,33 @@ def test_init_from_adds_identity_residual_blocks(tmp_path, image_dir, tiny_weigh
   # The added block trains: its last convolution leaves zero.
   assert np.abs(block.conv2.kernel.numpy()).max() > 0
   assert not np.array_equal(block.conv2.kernel.numpy(), before[2])
+
+
+def test_init_from_adds_latent_channels_that_feed_nothing_at_first(
+    tmp_path, image_dir, tiny_weights, tiny_codec):
+  options = _options(tmp_path, image_dir, steps=1)
+  options.init_from = tiny_weights
+  options.precision = "float32"  # to compare with the float32 codec's model
+  source = tiny_codec.model
+  m = source.config.latent_channels
+  config = dataclasses.replace(get_config("tiny"), name="tiny-wide", latent_channels=m + 4)
+  trainer = Trainer(config, options)
+  assert f"latent channels {m} -> {m + 4}" in trainer.restore()
+  x = tf.constant(np.stack([smooth_image(64, 64, 1)]) / 255., tf.float32)
+  for q in (0., 1.):
+    q = tf.constant([q])
+    wide, narrow = trainer.model(x, q), source(x, q)
+    np.testing.assert_allclose(wide["x_hat"].numpy(), narrow["x_hat"].numpy(),
+                               rtol=1e-5, atol=1e-5)
+    # The trained channels cost what they did; the new ones carry features.
+    np.testing.assert_allclose(wide["channel_bits_y"][:, :m].numpy(),
+                               narrow["channel_bits_y"].numpy(), rtol=1e-4, atol=1e-3)
+    assert np.abs(trainer.model.analyze(x, q)[..., m:].numpy()).max() > 0
+  up = trainer.model.synthesis.get_layer("up16")
+  assert not np.any(up.kernel.numpy()[..., m:])
+  trainer.run(log=lambda _: None)
+  # The synthesis learns to read the new channels.
+  assert np.any(up.kernel.numpy()[..., m:])
 
 
 def test_total_steps_count_those_behind_the_init_from_weights(finished_run, tmp_path,

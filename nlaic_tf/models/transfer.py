@@ -1,10 +1,14 @@
 """Starting a model from another's trained weights when their configurations
 differ in what can be carried over: the rate levels, the rate conditioning,
-the distortion and residual blocks added to the main transforms.
+the distortion, residual blocks added to the main transforms and latent
+channels added.
 """
 import dataclasses
 
-from nlaic_tf.layers import RateModulation, ResidualBlock
+import numpy as np
+import tensorflow as tf
+
+from nlaic_tf.layers import NonLocalBlock, RateModulation, ResidualBlock
 from nlaic_tf.models.rate_levels import remap_log_gains
 
 TRANSFORMS = ("analysis", "synthesis", "hyper_analysis", "hyper_synthesis")
@@ -19,20 +23,22 @@ def _deeper_or_equal(source_blocks, target_blocks):
 
 def check_transferable(source, target):
   """Raises ValueError unless configurations `source` and `target` differ at
-  most in name, distortion, rate levels (lambdas), rate conditioning added
-  and residual blocks added to the main transforms' stages (a trained rate
-  modulation is never dropped, nor remapped to other levels; no block is
-  dropped)."""
+  most in name, distortion, rate levels (lambdas), rate conditioning added,
+  residual blocks added to the main transforms' stages and latent channels
+  added (a trained rate modulation is never dropped, nor remapped to other
+  levels; no block or channel is dropped)."""
   carried = dict(name=target.name, lambdas=target.lambdas,
                  rate_conditioned=target.rate_conditioned,
                  distortion=target.distortion)
   carried.update({field: getattr(target, field) for field in BLOCK_FIELDS
                   if _deeper_or_equal(getattr(source, field), getattr(target, field))})
+  if target.latent_channels >= source.latent_channels:
+    carried["latent_channels"] = target.latent_channels
   if dataclasses.replace(source, **carried) != target:
     raise ValueError(
         f"configuration {source.name!r} differs from {target.name!r} in more "
-        "than its distortion, rate levels (lambdas), rate conditioning and "
-        "residual blocks added to the main transforms")
+        "than its distortion, rate levels (lambdas), rate conditioning, "
+        "residual blocks added to the main transforms and latent channels added")
   if source.rate_conditioned and (source.lambdas != target.lambdas
                                   or not target.rate_conditioned):
     raise ValueError("a rate-conditioned model transfers only to one with the "
@@ -46,15 +52,84 @@ def _start_as_identity(block):
     weight.assign(weight * 0)
 
 
+def _kernel_axes(layer):
+  """(input axis, output axis) of a convolution's kernel, None for other
+  layers."""
+  if isinstance(layer, tf.keras.layers.Conv2DTranspose):
+    return 3, 2  # [k, k, C_out, C_in]
+  if isinstance(layer, tf.keras.layers.Conv2D):
+    return 2, 3  # [k, k, C_in, C_out]
+  return None
+
+
+def _widened(trained, fresh, in_axis, out_axis, silent_outputs=False):
+  """A convolution's trained kernel or bias (numpy) embedded in the larger
+  freshly initialised `fresh` of a layer with more input and/or output
+  channels: the trained values in the leading corner, zero from every new
+  input to every trained output (so trained outputs are unchanged), and the
+  new outputs as initialised (zero if `silent_outputs`). A bias has no
+  input axis (None)."""
+  value = fresh.copy()
+  value[tuple(map(slice, trained.shape))] = trained
+  trained_outputs = slice(0, trained.shape[out_axis])
+  if in_axis is not None:
+    index = [slice(None)] * value.ndim
+    index[in_axis] = slice(trained.shape[in_axis], None)
+    index[out_axis] = trained_outputs
+    value[tuple(index)] = 0
+  if silent_outputs:
+    index = [slice(None)] * value.ndim
+    index[out_axis] = slice(trained.shape[out_axis], None)
+    value[tuple(index)] = 0
+  return value
+
+
+def _copy_layer(source, target):
+  """Copies the weights of transform layer `source` into `target`, which may
+  have more channels (`_widened`) in its convolutions. The attention logits
+  of a widened `NonLocalBlock` stay those of the trained channels: its new
+  theta outputs start at zero."""
+  silent = {id(block.theta) for block in [target, *target.submodules]
+            if isinstance(block, NonLocalBlock)}
+  leaves = [[l for l in [layer, *layer.submodules]
+             if isinstance(l, tf.keras.layers.Layer) and l.weights
+             and not any(isinstance(m, tf.keras.layers.Layer) for m in l.submodules)]
+            for layer in (source, target)]
+  for trained, fresh in zip(*leaves):
+    for w_trained, w_fresh in zip(trained.weights, fresh.weights):
+      if w_trained.shape == w_fresh.shape:
+        w_fresh.assign(w_trained)
+        continue
+      axes = _kernel_axes(fresh)
+      if axes is None:
+        raise ValueError(f"{fresh.name}: weight {w_fresh.name} cannot be widened")
+      in_axis = axes[0] if len(w_fresh.shape) > 1 else None
+      out_axis = axes[1] if len(w_fresh.shape) > 1 else 0
+      w_fresh.assign(_widened(w_trained.numpy(), w_fresh.numpy(), in_axis,
+                              out_axis, silent_outputs=id(fresh) in silent))
+
+
+def _widened_gains(log_gains, channels):
+  """[levels, M] log-gains -> [levels, channels]: new channels start at each
+  level's mean log-gain."""
+  new = np.repeat(log_gains.mean(1, keepdims=True), channels - log_gains.shape[1], 1)
+  return np.concatenate([log_gains, new], 1)
+
+
 def transfer_weights(source, target):
   """Copies the weights of built `NLAIC` `source` into built `target`.
 
   Transform layers are matched by name, so `RateModulation` layers that only
   the target has keep their identity initialisation, and `ResidualBlock`s
   that only the target has start as identities: the target computes what the
-  source did until it trains. Other weights (context, hyperprior, gains) are
-  matched in order. Gains are remapped to the target's
-  rate levels with `remap_log_gains`. Returns a sentence saying what changed.
+  source did until it trains. Latent channels that only the target has are
+  computed by the analysis from the trained features (their new weights as
+  initialised) but feed nothing the source computed (`_widened`): the image
+  and the trained channels' coding distributions stay those of the source,
+  and the new channels add their bits. Other weights (context, hyperprior,
+  gains) are matched in order. Gains are remapped to the target's rate
+  levels with `remap_log_gains`; new channels' gains start at each level's
+  mean (`_widened_gains`). Returns a sentence saying what changed.
   """
   check_transferable(source.config, target.config)
   copied, added_blocks = set(), []
@@ -62,9 +137,8 @@ def transfer_weights(source, target):
     layers = {layer.name: layer for layer in getattr(source, attr).layers}
     for layer in getattr(target, attr).layers:
       if layer.name in layers:
-        for weight, value in zip(layer.weights, layers[layer.name].weights):
-          weight.assign(value)
-          copied.add(id(weight))
+        _copy_layer(layers[layer.name], layer)
+        copied.update(id(weight) for weight in layer.weights)
       elif isinstance(layer, ResidualBlock):
         _start_as_identity(layer)
         copied.update(id(weight) for weight in layer.weights)
@@ -77,11 +151,16 @@ def transfer_weights(source, target):
       w is v for attr in TRANSFORMS for v in getattr(target, attr).weights)]
   changes = []
   for weight, value in zip(targets, rest):
-    if weight is target.gains.log_gains and source.config.lambdas != target.config.lambdas:
-      value = remap_log_gains(source.config.lambdas, value.numpy(),
-                              target.config.lambdas)
-      changes.append(f"rate levels remapped from lambdas {source.config.lambdas} "
-                     f"to {target.config.lambdas}")
+    if weight is target.gains.log_gains:
+      value = value.numpy()
+      if source.config.lambdas != target.config.lambdas:
+        value = remap_log_gains(source.config.lambdas, value, target.config.lambdas)
+        changes.append(f"rate levels remapped from lambdas {source.config.lambdas} "
+                       f"to {target.config.lambdas}")
+      if value.shape[1] < weight.shape[1]:
+        value = _widened_gains(value, weight.shape[1])
+        changes.append(f"latent channels {source.config.latent_channels} -> "
+                       f"{target.config.latent_channels}")
     weight.assign(value)
   if target.config.rate_conditioned and not source.config.rate_conditioned:
     changes.append("rate modulation added (identity)")
