@@ -84,11 +84,12 @@ def _widened(trained, fresh, in_axis, out_axis, silent_outputs=False):
   return value
 
 
-def _copy_layer(source, target):
+def _copy_layer(source, target, silent_outputs=False):
   """Copies the weights of transform layer `source` into `target`, which may
-  have more channels (`_widened`) in its convolutions. The attention logits
-  of a widened `NonLocalBlock` stay those of the trained channels: its new
-  theta outputs start at zero."""
+  have more channels (`_widened`) in its convolutions; with `silent_outputs`
+  the new channels it outputs start at zero. The attention logits of a
+  widened `NonLocalBlock` stay those of the trained channels: its new theta
+  outputs start at zero."""
   silent = {id(block.theta) for block in [target, *target.submodules]
             if isinstance(block, NonLocalBlock)}
   leaves = [[l for l in [layer, *layer.submodules]
@@ -106,14 +107,62 @@ def _copy_layer(source, target):
       in_axis = axes[0] if len(w_fresh.shape) > 1 else None
       out_axis = axes[1] if len(w_fresh.shape) > 1 else 0
       w_fresh.assign(_widened(w_trained.numpy(), w_fresh.numpy(), in_axis,
-                              out_axis, silent_outputs=id(fresh) in silent))
+                              out_axis, silent_outputs or id(fresh) in silent))
+
+
+# The largest |mean| the context model may predict for a silent new channel.
+SILENT_MEAN = 0.1
+# How far below the smallest trained gain of each level added latent channels
+# start (log scale): their scaled values are small, so they cost few bits.
+NEW_CHANNEL_LOG_GAIN = -2.
 
 
 def _widened_gains(log_gains, channels):
   """[levels, M] log-gains -> [levels, channels]: new channels start at each
-  level's mean log-gain."""
-  new = np.repeat(log_gains.mean(1, keepdims=True), channels - log_gains.shape[1], 1)
-  return np.concatenate([log_gains, new], 1)
+  level's smallest log-gain plus NEW_CHANNEL_LOG_GAIN."""
+  new = log_gains.min(1, keepdims=True) + NEW_CHANNEL_LOG_GAIN
+  return np.concatenate([log_gains, np.repeat(new, channels - log_gains.shape[1], 1)], 1)
+
+
+def _silent_features(context):
+  """Hyperprior features [K] (one value per feature, K = the context model's
+  hyper_features) for which `context` predicts its smallest scale when the
+  causal neighbours are zero: a new latent channel with them and a value
+  near its mean costs almost no bits. Searched on a grid of [-8, 8]^K."""
+  grid = np.linspace(-8., 8., 65)
+  points = np.stack(np.meshgrid(*[grid] * context.hyper_features), -1)
+  points = points.reshape(-1, context.hyper_features).astype(np.float32)
+  patches = tf.zeros([len(points), len(context.offsets)])
+  mu, sigma = context.params_from_patches(
+      patches, tf.constant(points), context.masked_conv.causal_matrix())
+  # A zero must stay well inside the bin around the mean (see the docstring
+  # of `_silence_new_channels`).
+  sigma = np.where(np.abs(mu.numpy()) <= SILENT_MEAN, sigma.numpy(), np.inf)
+  if not np.isfinite(sigma).any():
+    raise ValueError("the context model predicts no mean near zero: latent "
+                     "channels cannot be added silently")
+  return points[int(np.argmin(sigma))]
+
+
+def _silence_new_channels(target, trained_channels):
+  """Makes the hyperprior features of every latent channel from
+  `trained_channels` on the constant `_silent_features` (zero kernel; output
+  channel c * K + k of the hyper synthesis is feature k of latent channel
+  c).
+
+  The analysis gives those channels zero at first (`_copy_layer` with
+  silent outputs), which codes at almost no cost under a small scale around
+  a mean near zero. The mean is not exactly zero, so the synthesis receives
+  a constant from each new channel, learns weights for it, and the analysis
+  then receives gradients that switch the channel on where it pays."""
+  layer = target.hyper_synthesis.get_layer("hsout")
+  start = trained_channels * target.config.hyper_features
+  silent = _silent_features(target.context)
+  kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+  kernel[..., start:] = 0
+  bias[start:] = np.tile(silent, (len(bias) - start) // len(silent))
+  layer.kernel.assign(kernel)
+  layer.bias.assign(bias)
 
 
 def transfer_weights(source, target):
@@ -125,11 +174,15 @@ def transfer_weights(source, target):
   source did until it trains. Latent channels that only the target has are
   computed by the analysis from the trained features (their new weights as
   initialised) but feed nothing the source computed (`_widened`): the image
-  and the trained channels' coding distributions stay those of the source,
-  and the new channels add their bits. Other weights (context, hyperprior,
-  gains) are matched in order. Gains are remapped to the target's rate
-  levels with `remap_log_gains`; new channels' gains start at each level's
-  mean (`_widened_gains`). Returns a sentence saying what changed.
+  and the trained channels' coding distributions stay those of the source.
+  The new channels start nearly silent, so that they add few bits: gains
+  below the trained ones (`_widened_gains`) and hyperprior features for
+  which the context model predicts its smallest scale
+  (`_silence_new_channels`); the trained gradients reach every new weight.
+  Other
+  weights (context, hyperprior, gains) are matched in order. Gains are
+  remapped to the target's rate levels with `remap_log_gains`. Returns a
+  sentence saying what changed.
   """
   check_transferable(source.config, target.config)
   copied, added_blocks = set(), []
@@ -137,7 +190,7 @@ def transfer_weights(source, target):
     layers = {layer.name: layer for layer in getattr(source, attr).layers}
     for layer in getattr(target, attr).layers:
       if layer.name in layers:
-        _copy_layer(layers[layer.name], layer)
+        _copy_layer(layers[layer.name], layer, silent_outputs=attr == "analysis")
         copied.update(id(weight) for weight in layer.weights)
       elif isinstance(layer, ResidualBlock):
         _start_as_identity(layer)
@@ -162,6 +215,8 @@ def transfer_weights(source, target):
         changes.append(f"latent channels {source.config.latent_channels} -> "
                        f"{target.config.latent_channels}")
     weight.assign(value)
+  if target.config.latent_channels > source.config.latent_channels:
+    _silence_new_channels(target, source.config.latent_channels)
   if target.config.rate_conditioned and not source.config.rate_conditioned:
     changes.append("rate modulation added (identity)")
   if added_blocks:
