@@ -136,7 +136,7 @@ CONFIGS["medium-rc-deep"] = dataclasses.replace(
 # the PSNR (issue 35). A block KLT of the validation crops reaches 36.2 dB
 # with 0.75 coefficients per pixel (192 at H/16) and 42.0 dB with 1.0
 # (`scripts/linear_bound.py`). Trained from medium-rc weights with
-# --init_from (the added channels feed nothing at first).
+# --init_from (the added channels start silent: `transfer_weights`).
 CONFIGS["medium-rc-wide"] = dataclasses.replace(
     CONFIGS["medium-rc"], name="medium-rc-wide", latent_channels=256)
 # For tests and the golden files: `tiny` without the hyper-synthesis NLAM, so
