@@ -171,15 +171,12 @@ def transfer_weights(source, target):
   Transform layers are matched by name, so `RateModulation` layers that only
   the target has keep their identity initialisation, and `ResidualBlock`s
   that only the target has start as identities: the target computes what the
-  source did until it trains. Latent channels that only the target has are
-  computed by the analysis from the trained features (their new weights as
-  initialised) but feed nothing the source computed (`_widened`): the image
-  and the trained channels' coding distributions stay those of the source.
-  The new channels start nearly silent, so that they add few bits: gains
-  below the trained ones (`_widened_gains`) and hyperprior features for
-  which the context model predicts its smallest scale
-  (`_silence_new_channels`); the trained gradients reach every new weight.
-  Other
+  source did until it trains. Latent channels that only the target has
+  start silent: the analysis outputs zero in them, nothing the source
+  computed reads them (`_widened`), and they code at almost no cost (gains
+  below the trained ones, `_widened_gains`; hyperprior features for a small
+  scale, `_silence_new_channels`), so the image and the trained channels'
+  bits stay those of the source until training switches them on. Other
   weights (context, hyperprior, gains) are matched in order. Gains are
   remapped to the target's rate levels with `remap_log_gains`. Returns a
   sentence saying what changed.
