@@ -283,7 +283,7 @@ def test_init_from_adds_identity_residual_blocks(tmp_path, image_dir, tiny_weigh
   assert not np.array_equal(block.conv2.kernel.numpy(), before[2])
 
 
-def test_init_from_adds_latent_channels_that_feed_nothing_at_first(
+def test_init_from_adds_latent_channels_that_start_silent(
     tmp_path, image_dir, tiny_weights, tiny_codec):
   options = _options(tmp_path, image_dir, steps=2)
   options.init_from = tiny_weights

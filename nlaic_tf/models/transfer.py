@@ -182,6 +182,7 @@ def transfer_weights(source, target):
   sentence saying what changed.
   """
   check_transferable(source.config, target.config)
+  added_channels = target.config.latent_channels > source.config.latent_channels
   copied, added_blocks = set(), []
   for attr in TRANSFORMS:
     layers = {layer.name: layer for layer in getattr(source, attr).layers}
@@ -207,13 +208,13 @@ def transfer_weights(source, target):
         value = remap_log_gains(source.config.lambdas, value, target.config.lambdas)
         changes.append(f"rate levels remapped from lambdas {source.config.lambdas} "
                        f"to {target.config.lambdas}")
-      if value.shape[1] < weight.shape[1]:
-        value = _widened_gains(value, weight.shape[1])
-        changes.append(f"latent channels {source.config.latent_channels} -> "
-                       f"{target.config.latent_channels}")
+      if added_channels:
+        value = _widened_gains(value, target.config.latent_channels)
     weight.assign(value)
-  if target.config.latent_channels > source.config.latent_channels:
+  if added_channels:
     _silence_new_channels(target, source.config.latent_channels)
+    changes.append(f"latent channels {source.config.latent_channels} -> "
+                   f"{target.config.latent_channels}")
   if target.config.rate_conditioned and not source.config.rate_conditioned:
     changes.append("rate modulation added (identity)")
   if added_blocks:
